@@ -1,0 +1,96 @@
+"""Django admin for environment API keys: every change goes through apikeys.services."""
+from django.contrib import admin, messages
+from django.utils.html import format_html
+
+from apikeys import services
+from apikeys.models import ApiKey, State
+from environments.exceptions import DomainError
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Keys are created, edited, (de)activated and deleted through the same services as the API."""
+
+    list_display = ["access_key", "name", "environment", "state_badge", "permission", "expires_at", "created_at", "last_used_at"]
+    list_filter = ["state", "permission", "environment"]
+    search_fields = ["access_key", "name", "description", "environment__name"]
+    list_select_related = ["environment"]
+    actions = ["activate_keys", "deactivate_keys", "delete_inactive_keys"]
+    readonly_fields = ["access_key", "state", "created_at", "last_used_at"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["environment", "name", "description", "permission", "expires_at"]
+        return ["environment", "access_key", "name", "description", "state", "permission", "expires_at", "created_at", "last_used_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return ["environment", "access_key", "state", "permission", "expires_at", "created_at", "last_used_at"]
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    @admin.display(description="State", ordering="state")
+    def state_badge(self, obj):
+        colour = "#1a7f37" if obj.is_usable() else "#8c959f"
+        return format_html('<strong style="color:{}">{}</strong>', colour, obj.status_label)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and (obj is None or obj.state == State.INACTIVE)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            services.update_api_key(key=obj, name=obj.name, description=obj.description, actor=request.user)
+            return
+        key, secret = services.create_api_key(
+            environment=obj.environment,
+            name=obj.name,
+            description=obj.description,
+            permission=obj.permission,
+            expires_at=obj.expires_at,
+            actor=request.user,
+        )
+        # The admin goes on with ``obj`` (redirect, log entry): make it the row that was created.
+        obj.pk, obj.access_key, obj.secret_hash, obj.created_at = key.pk, key.access_key, key.secret_hash, key.created_at
+        obj._state.adding = False
+        self.message_user(
+            request,
+            format_html(
+                "Access key (username): <code>{}</code><br>Secret key (password): <code>{}</code><br>"
+                "Copy the secret key now: it will not be shown again.",
+                key.access_key,
+                secret,
+            ),
+            messages.WARNING,
+        )
+
+    def delete_model(self, request, obj):
+        services.delete_api_key(key=obj, actor=request.user)
+
+    def _apply(self, request, queryset, service, verb):
+        done, refused = 0, []
+        for key in queryset:
+            try:
+                service(key=key, actor=request.user)
+                done += 1
+            except DomainError as exc:
+                refused.append(f"{key.access_key}: {exc.message}")
+        if done:
+            self.message_user(request, f"{verb} {done} key(s).", messages.SUCCESS)
+        for message in refused:
+            self.message_user(request, message, messages.ERROR)
+
+    @admin.action(description="Activate selected keys", permissions=["change"])
+    def activate_keys(self, request, queryset):
+        self._apply(request, queryset, services.activate_api_key, "Activated")
+
+    @admin.action(description="Deactivate selected keys", permissions=["change"])
+    def deactivate_keys(self, request, queryset):
+        self._apply(request, queryset, services.deactivate_api_key, "Deactivated")
+
+    @admin.action(description="Delete selected inactive keys", permissions=["delete"])
+    def delete_inactive_keys(self, request, queryset):
+        self._apply(request, queryset, services.delete_api_key, "Deleted")

@@ -1,0 +1,108 @@
+"""REST API for an environment's API keys: thin viewset over services and selectors."""
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from apikeys import selectors, services
+from apikeys.models import State
+from apikeys.serializers import (
+    ApiKeyCreatedSerializer,
+    ApiKeyCreateSerializer,
+    ApiKeySerializer,
+    ApiKeyUpdateSerializer,
+)
+from environments.api import EnvironmentScopedMixin
+from environments.permissions import CanManageKeys, PassesAccessControl
+
+
+class ApiKeyViewSet(EnvironmentScopedMixin, viewsets.GenericViewSet):
+    """Environment API keys: create (the secret is in that response only), edit, (de)activate, delete."""
+
+    serializer_class = ApiKeySerializer
+    permission_classes = [PassesAccessControl, CanManageKeys]
+    lookup_value_regex = "[0-9]+"
+
+    def get_queryset(self):
+        return selectors.keys_of_environment(environment=self.environment, state=self.request.query_params.get("state"))
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if getattr(self, "kwargs", None) and "environment_pk" in self.kwargs:
+            context["can_manage"] = self.environment_access.manage_keys
+        return context
+
+    def get_object(self):
+        key = selectors.key_in_environment(environment=self.environment, key_id=int(self.kwargs["pk"]))
+        if key is None:
+            raise Http404
+        key.environment = self.environment
+        return key
+
+    def _respond(self, key, *, http_status=status.HTTP_200_OK):
+        return Response(ApiKeySerializer(key, context=self.get_serializer_context()).data, status=http_status)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("state", enum=State.values, description="Only keys in this state.")]
+    )
+    def list(self, request, *args, **kwargs):
+        """List the environment's keys, newest first."""
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(request=ApiKeyCreateSerializer, responses={201: ApiKeyCreatedSerializer})
+    def create(self, request, *args, **kwargs):
+        """Create a key. The response holds the secret key: it is never shown again."""
+        serializer = ApiKeyCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        key, secret = services.create_api_key(environment=self.environment, actor=request.user, **serializer.validated_data)
+        key.environment = self.environment
+        context = {**self.get_serializer_context(), "secret_key": secret}
+        response = Response(ApiKeyCreatedSerializer(key, context=context).data, status=status.HTTP_201_CREATED)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def retrieve(self, request, *args, **kwargs):
+        """Show one key (never its secret)."""
+        return self._respond(self.get_object())
+
+    @extend_schema(request=ApiKeyUpdateSerializer, responses={200: ApiKeySerializer})
+    def partial_update(self, request, *args, **kwargs):
+        """Change the key's name and/or description; nothing else can change."""
+        key = self.get_object()
+        serializer = ApiKeyUpdateSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        services.update_api_key(key=key, actor=request.user, **serializer.validated_data)
+        return self._respond(key)
+
+    @extend_schema(request=ApiKeyUpdateSerializer, responses={200: ApiKeySerializer})
+    def update(self, request, *args, **kwargs):
+        """Replace the key's name and description."""
+        key = self.get_object()
+        serializer = ApiKeyUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.update_api_key(
+            key=key,
+            name=serializer.validated_data.get("name", ""),
+            description=serializer.validated_data.get("description", ""),
+            actor=request.user,
+        )
+        return self._respond(key)
+
+    def destroy(self, request, *args, **kwargs):
+        """Delete an inactive key (an active key answers 409: deactivate it first)."""
+        services.delete_api_key(key=self.get_object(), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses={200: ApiKeySerializer})
+    @action(detail=True, methods=["post"])
+    def deactivate(self, request, *args, **kwargs):
+        """Deactivate an active key: it is refused from the very next request on."""
+        return self._respond(services.deactivate_api_key(key=self.get_object(), actor=request.user))
+
+    @extend_schema(request=None, responses={200: ApiKeySerializer})
+    @action(detail=True, methods=["post"])
+    def activate(self, request, *args, **kwargs):
+        """Activate an inactive key again."""
+        return self._respond(services.activate_api_key(key=self.get_object(), actor=request.user))

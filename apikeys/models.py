@@ -1,0 +1,67 @@
+"""Environment API keys: an access key, the digest of a secret key, and a state."""
+from django.db import models
+from django.utils import timezone
+
+from environments.models import Environment
+
+
+class State(models.TextChoices):
+    """Whether a key may be used."""
+
+    ACTIVE = "active", "Active"
+    INACTIVE = "inactive", "Inactive"
+
+
+class Permission(models.TextChoices):
+    """What a key may do in its environment."""
+
+    READ_WRITE = "read-write", "Read-write"
+    READ_ONLY = "read-only", "Read-only"
+
+
+class ApiKey(models.Model):
+    """An environment API key. The secret key itself is never stored, only its digest."""
+
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100, blank=True)
+    description = models.TextField(blank=True, max_length=1000)
+    access_key = models.CharField(max_length=20, unique=True, editable=False)
+    secret_hash = models.CharField(max_length=128, editable=False)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.ACTIVE)
+    permission = models.CharField(max_length=16, choices=Permission.choices, default=Permission.READ_WRITE)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = "environment API key"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["environment", "state"], name="apikey_env_state")]
+
+    def __str__(self):
+        return f"{self.name or 'Unnamed key'} ({self.access_key})"
+
+    @property
+    def is_active(self) -> bool:
+        """Return whether the key is in the active state (it may still be expired)."""
+        return self.state == State.ACTIVE
+
+    def is_expired(self, now=None) -> bool:
+        """Return whether the key's expiry time has passed."""
+        return self.expires_at is not None and self.expires_at <= (now or timezone.now())
+
+    def is_usable(self, now=None) -> bool:
+        """Return whether the key may authenticate: active and not expired."""
+        return self.is_active and not self.is_expired(now)
+
+    @property
+    def can_write(self) -> bool:
+        """Return whether the key may change things."""
+        return self.permission == Permission.READ_WRITE
+
+    @property
+    def status_label(self) -> str:
+        """Return the state as a person reads it: Active, Inactive or Expired."""
+        if self.is_active and self.is_expired():
+            return "Expired"
+        return self.get_state_display()

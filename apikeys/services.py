@@ -1,0 +1,152 @@
+"""Lifecycle rules for environment API keys: create, edit, activate, deactivate, delete, use.
+
+State changes are single conditional statements (``UPDATE ... WHERE state = ...``), so two
+concurrent actions on one key can never both apply: the loser gets a ``DomainError``.
+"""
+import datetime
+import logging
+
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from apikeys import crypto, selectors
+from apikeys.models import ApiKey, Permission, State
+from environments.exceptions import DomainError
+from environments.models import Environment
+
+logger = logging.getLogger(__name__)
+
+_ACCESS_KEY_ATTEMPTS = 5
+INVALID_CREDENTIALS = "Invalid access key or secret key."
+
+
+def _now() -> datetime.datetime:
+    """Return the current time; tests replace this to move the clock."""
+    return timezone.now()
+
+
+def create_api_key(
+    *,
+    environment: Environment,
+    name: str = "",
+    description: str = "",
+    permission: str = Permission.READ_WRITE,
+    expires_at: datetime.datetime | None = None,
+    actor=None,
+) -> tuple[ApiKey, str]:
+    """Create an active key in the environment; return it with its secret key (shown once)."""
+    if permission not in Permission.values:
+        raise DomainError(f"Unknown permission {permission!r}.", code="invalid", field="permission")
+    if expires_at is not None and expires_at <= _now():
+        raise DomainError("The expiry time must be in the future.", code="invalid", field="expires_at")
+    secret = crypto.generate_secret_key()
+    for attempt in range(_ACCESS_KEY_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                key = ApiKey.objects.create(
+                    environment=environment,
+                    name=(name or "").strip(),
+                    description=description or "",
+                    access_key=crypto.generate_access_key(),
+                    secret_hash=crypto.hash_secret(secret),
+                    permission=permission,
+                    expires_at=expires_at,
+                )
+            return key, secret
+        except IntegrityError:
+            # Only an access-key collision (about 1 in 10^28) or a vanished environment lands here.
+            if not Environment.objects.filter(pk=environment.pk).exists():
+                raise DomainError("This environment no longer exists.", code="not_found") from None
+            if attempt == _ACCESS_KEY_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def update_api_key(*, key: ApiKey, name: str | None = None, description: str | None = None, actor=None) -> ApiKey:
+    """Change a key's name and/or description; nothing else about a key can change."""
+    changes = {}
+    if name is not None:
+        changes["name"] = name.strip()
+    if description is not None:
+        changes["description"] = description
+    with transaction.atomic():
+        if changes and not ApiKey.objects.filter(pk=key.pk).update(**changes):
+            raise DomainError("This API key no longer exists.", code="not_found")
+    for field, value in changes.items():
+        setattr(key, field, value)
+    return key
+
+
+def _transition(key: ApiKey, *, from_state: str, to_state: str, refusal: str) -> ApiKey:
+    with transaction.atomic():
+        if not ApiKey.objects.filter(pk=key.pk, state=from_state).update(state=to_state):
+            if not ApiKey.objects.filter(pk=key.pk).exists():
+                raise DomainError("This API key no longer exists.", code="not_found")
+            raise DomainError(refusal, code="invalid_state")
+    key.state = to_state
+    return key
+
+
+def deactivate_api_key(*, key: ApiKey, actor=None) -> ApiKey:
+    """Make an active key inactive; it is refused from the very next request on."""
+    return _transition(
+        key, from_state=State.ACTIVE, to_state=State.INACTIVE, refusal="This API key is already inactive."
+    )
+
+
+def activate_api_key(*, key: ApiKey, actor=None) -> ApiKey:
+    """Make an inactive key active again."""
+    return _transition(
+        key, from_state=State.INACTIVE, to_state=State.ACTIVE, refusal="This API key is already active."
+    )
+
+
+def delete_api_key(*, key: ApiKey, actor=None) -> None:
+    """Delete an inactive key; an active key must be deactivated first."""
+    with transaction.atomic():
+        deleted, _ = ApiKey.objects.filter(pk=key.pk, state=State.INACTIVE).delete()
+        if not deleted:
+            if not ApiKey.objects.filter(pk=key.pk).exists():
+                raise DomainError("This API key no longer exists.", code="not_found")
+            raise DomainError("Deactivate this API key before deleting it.", code="invalid_state")
+
+
+def authenticate_api_key(*, access_key: str, secret: str) -> ApiKey:
+    """Return the usable key for this pair (one query), or raise DomainError.
+
+    An unknown access key and a wrong secret get the same message; only after the secret has
+    verified does the error say that the key is inactive or expired. Malformed input is refused
+    before the database is asked.
+    """
+    if not (crypto.is_well_formed_access_key(access_key) and crypto.is_well_formed_secret_key(secret)):
+        raise DomainError(INVALID_CREDENTIALS, code="authentication_failed")
+    key = selectors.key_for_authentication(access_key=access_key)
+    if key is None or not crypto.verify_secret(secret, key.secret_hash):
+        raise DomainError(INVALID_CREDENTIALS, code="authentication_failed")
+    if not key.is_active:
+        raise DomainError("This API key is inactive.", code="key_inactive")
+    if key.is_expired(_now()):
+        raise DomainError("This API key has expired.", code="key_expired")
+    record_key_use(key=key)
+    return key
+
+
+def record_key_use(*, key: ApiKey) -> None:
+    """Note that the key was used, writing at most once per APIKEY_LAST_USED_INTERVAL.
+
+    Best effort: a busy or failing database never fails the request that used the key.
+    """
+    now = _now()
+    threshold = now - datetime.timedelta(seconds=settings.APIKEY_LAST_USED_INTERVAL)
+    if key.last_used_at is not None and key.last_used_at > threshold:
+        return
+    try:
+        ApiKey.objects.filter(pk=key.pk).filter(
+            Q(last_used_at__isnull=True) | Q(last_used_at__lte=threshold)
+        ).update(last_used_at=now)
+    except DatabaseError:
+        logger.warning("Could not record the last use of API key %s", key.access_key, exc_info=True)
+        return
+    key.last_used_at = now

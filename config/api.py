@@ -1,0 +1,176 @@
+"""API plumbing shared by every endpoint: error bodies, pagination, strict input, JSON error pages.
+
+Every error under /api/ is JSON of the form ``{"code": "...", "detail": "..."}``; validation
+errors add ``errors`` (field -> messages). ``code`` is stable and meant for scripts.
+"""
+import logging
+from collections.abc import Mapping
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import Http404, JsonResponse
+from django.views import defaults
+from rest_framework import exceptions, pagination, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import set_rollback
+
+from environments.exceptions import DomainError
+
+logger = logging.getLogger("envkeys.api")
+
+# How each domain error code maps onto HTTP.
+DOMAIN_STATUS = {
+    "invalid_state": status.HTTP_409_CONFLICT,
+    "last_owner": status.HTTP_409_CONFLICT,
+    "already_member": status.HTTP_409_CONFLICT,
+    "name_taken": status.HTTP_409_CONFLICT,
+    "not_found": status.HTTP_404_NOT_FOUND,
+    "authentication_failed": status.HTTP_401_UNAUTHORIZED,
+    "key_inactive": status.HTTP_401_UNAUTHORIZED,
+    "key_expired": status.HTTP_401_UNAUTHORIZED,
+}
+
+# Form plumbing the browsable API adds to submitted data; never a field of ours.
+_FORM_PLUMBING = {"csrfmiddlewaretoken", "_content", "_content_type", "_method"}
+
+
+class Pagination(pagination.PageNumberPagination):
+    """Page-number pagination with a client-chosen page size, capped."""
+
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class StrictFieldsMixin:
+    """Refuse input fields that are read-only or unknown, naming each one.
+
+    ``immutable_fields`` maps field names to the message given when a client tries to set them.
+    """
+
+    immutable_fields: Mapping[str, str] = {}
+
+    def to_internal_value(self, data):
+        """Validate ``data`` after refusing any field the client may not set."""
+        if isinstance(data, Mapping):
+            writable = {name for name, field in self.fields.items() if not field.read_only}
+            errors = {}
+            for name in data:
+                if name in writable or name in _FORM_PLUMBING:
+                    continue
+                if name in self.immutable_fields or name in self.fields:
+                    message = self.immutable_fields.get(name, "This field cannot be changed.")
+                    errors[name] = [exceptions.ErrorDetail(message, code="read_only_field")]
+                else:
+                    errors[name] = [exceptions.ErrorDetail("Unknown field.", code="unknown_field")]
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
+
+
+def _validation_code(detail) -> str:
+    codes = set()
+
+    def collect(value):
+        if isinstance(value, Mapping):
+            for item in value.values():
+                collect(item)
+        elif isinstance(value, list):
+            for item in value:
+                collect(item)
+        else:
+            codes.add(getattr(value, "code", "invalid"))
+
+    collect(detail)
+    return codes.pop() if len(codes) == 1 else "invalid"
+
+
+def _error(code: str, detail: str, **extra) -> dict:
+    return {"code": code, "detail": detail, **extra}
+
+
+def exception_handler(exc, context):
+    """Answer every exception raised in an API view with a JSON error body."""
+    if isinstance(exc, DomainError):
+        set_rollback()
+        body = _error(exc.code, exc.message)
+        if exc.field:
+            body["errors"] = {exc.field: [exc.message]}
+        return Response(body, status=DOMAIN_STATUS.get(exc.code, status.HTTP_400_BAD_REQUEST))
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    if isinstance(exc, exceptions.ValidationError):
+        set_rollback()
+        detail = exc.detail if isinstance(exc.detail, (dict, list)) else [exc.detail]
+        if isinstance(detail, list):
+            detail = {"non_field_errors": detail}
+        first_field, messages = next(iter(detail.items()))
+        message = messages[0] if isinstance(messages, list) and messages else "Invalid input."
+        return Response(
+            _error(_validation_code(detail), f"{first_field}: {message}", errors=detail),
+            status=exc.status_code,
+        )
+
+    if isinstance(exc, exceptions.APIException):
+        set_rollback()
+        headers = {}
+        if getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = exc.auth_header
+        if getattr(exc, "wait", None) is not None:
+            headers["Retry-After"] = str(int(exc.wait))
+        code = exc.get_codes()
+        detail = exc.detail
+        if isinstance(detail, (dict, list)):
+            return Response(_error("invalid", "Invalid input.", errors=detail), status=exc.status_code, headers=headers)
+        return Response(
+            _error(code if isinstance(code, str) else "error", str(detail)),
+            status=exc.status_code,
+            headers=headers,
+        )
+
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        logger.error("Database unavailable while serving %s", context["request"].path, exc_info=exc)
+        return Response(
+            _error("database_unavailable", "The database is unavailable; try again shortly."),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "5"},
+        )
+    if isinstance(exc, DatabaseError):
+        logger.error("Database error while serving %s", context["request"].path, exc_info=exc)
+    else:
+        logger.error("Unhandled error while serving %s", context["request"].path, exc_info=exc)
+    return Response(_error("server_error", "Internal server error."), status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def handler400(request, exception=None):
+    """Answer a bad request: JSON under /api/, the dashboard's page elsewhere."""
+    if _is_api(request):
+        return JsonResponse(_error("bad_request", "Bad request."), status=400)
+    return defaults.bad_request(request, exception)
+
+
+def handler403(request, exception=None):
+    """Answer a forbidden request: JSON under /api/, the dashboard's page elsewhere."""
+    if _is_api(request):
+        return JsonResponse(_error("permission_denied", "You do not have permission to do this."), status=403)
+    return defaults.permission_denied(request, exception)
+
+
+def handler404(request, exception=None):
+    """Answer an unknown URL: JSON under /api/, the dashboard's page elsewhere."""
+    if _is_api(request):
+        return JsonResponse(_error("not_found", "Not found."), status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def handler500(request):
+    """Answer an unhandled error: JSON under /api/, the dashboard's page elsewhere."""
+    if _is_api(request):
+        return JsonResponse(_error("server_error", "Internal server error."), status=500)
+    return defaults.server_error(request)

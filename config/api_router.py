@@ -1,0 +1,44 @@
+"""The /api/v1/ URL space: the API root, the environment endpoints and the schema."""
+from django.conf import settings
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework import routers
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+from rest_framework.views import APIView
+
+from apikeys.api import ApiKeyViewSet
+from environments.api import EnvironmentViewSet, MembershipViewSet
+from environments.selectors import api_key_of
+
+ACCESS_CONTROL_OFF = "Access control is not configured: anyone who can reach this server can use its API."
+
+
+class ApiRoot(APIView):
+    """The API root: links to every part of the API, and to your key's environment endpoint."""
+
+    def get(self, request, format=None):
+        links = {
+            "environments": reverse("api:environment-list", request=request, format=format),
+            "schema": reverse("api:schema", request=request),
+        }
+        key = api_key_of(request.user)
+        if key is not None:
+            links["environment"] = reverse("api:environment-detail", kwargs={"pk": key.environment_id}, request=request)
+        body = {"type": "apiRoot", "version": "v1", "access_control": settings.ACCESS_CONTROL, "links": links}
+        if not settings.ACCESS_CONTROL:
+            body["warning"] = ACCESS_CONTROL_OFF
+        return Response(body)
+
+
+router = routers.SimpleRouter()
+router.register("environments", EnvironmentViewSet, basename="environment")
+router.register(r"environments/(?P<environment_pk>[0-9]+)/apikeys", ApiKeyViewSet, basename="apikey")
+router.register(r"environments/(?P<environment_pk>[0-9]+)/members", MembershipViewSet, basename="member")
+
+app_name = "api"
+urlpatterns = [
+    path("", ApiRoot.as_view(), name="root"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("", include(router.urls)),
+]

@@ -1,0 +1,20 @@
+"""Test settings: the production settings with only what tests need overridden."""
+import os
+
+# A fixed key for the test run only; real deployments must set SECRET_KEY themselves.
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-any-deployment")
+
+from config.settings import *  # noqa: E402,F403
+from config.settings import DATABASES  # noqa: E402
+
+# Fast password hashing in tests; production keeps Argon2 first.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+ACCESS_CONTROL = True
+PUBLIC_URL = "http://testserver"
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["NAME"] = ":memory:"
+    DATABASES["default"]["OPTIONS"] = {}

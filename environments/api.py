@@ -1,0 +1,123 @@
+"""REST API for environments and their members: thin viewsets over services and selectors."""
+from functools import cached_property
+
+from django.http import Http404
+from rest_framework import mixins, status, viewsets
+from rest_framework.response import Response
+
+from environments import selectors, services
+from environments.permissions import (
+    CanCreateEnvironment,
+    CanDeleteEnvironment,
+    CanEditEnvironment,
+    CanManageMembers,
+    PassesAccessControl,
+)
+from environments.serializers import EnvironmentSerializer, MembershipRoleSerializer, MembershipSerializer
+
+
+def _as_user(actor):
+    """Return the actor if it is a real (database) user, else None."""
+    if selectors.api_key_of(actor) is not None or not getattr(actor, "is_authenticated", False):
+        return None
+    return actor
+
+
+class EnvironmentScopedMixin:
+    """For endpoints under /environments/{environment_pk}/: the environment and what the actor may do."""
+
+    @cached_property
+    def environment(self):
+        """Return the environment named in the URL, or raise 404 if the actor may not see it."""
+        environment = selectors.visible_environment(
+            actor=self.request.user, environment_id=int(self.kwargs["environment_pk"])
+        )
+        if environment is None:
+            raise Http404
+        return environment
+
+    @cached_property
+    def environment_access(self) -> selectors.Access:
+        """Return what the actor may do in the environment."""
+        return selectors.access_for(actor=self.request.user, environment=self.environment)
+
+
+class EnvironmentViewSet(viewsets.ModelViewSet):
+    """Environments: each one is an API endpoint with its own keys.
+
+    A key sees only its own environment. Signed-in users see the environments they belong to.
+    """
+
+    serializer_class = EnvironmentSerializer
+    http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
+    lookup_value_regex = "[0-9]+"
+
+    def get_permissions(self):
+        extra = {
+            "create": [CanCreateEnvironment],
+            "update": [CanEditEnvironment],
+            "partial_update": [CanEditEnvironment],
+            "destroy": [CanDeleteEnvironment],
+        }.get(self.action, [])
+        return [PassesAccessControl(), *(permission() for permission in extra)]
+
+    def get_queryset(self):
+        return selectors.environments_visible_to(actor=self.request.user).order_by("name")
+
+    def get_object(self):
+        environment = selectors.visible_environment(actor=self.request.user, environment_id=int(self.kwargs["pk"]))
+        if environment is None:
+            raise Http404
+        self.check_object_permissions(self.request, environment)
+        return environment
+
+    def perform_create(self, serializer):
+        serializer.instance = services.create_environment(
+            owner=_as_user(self.request.user), actor=self.request.user, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer):
+        services.update_environment(
+            environment=serializer.instance, actor=self.request.user, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance):
+        services.delete_environment(environment=instance, actor=self.request.user)
+
+
+class MembershipViewSet(
+    EnvironmentScopedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """An environment's members: owners add, re-role and remove them; it always keeps one owner."""
+
+    serializer_class = MembershipSerializer
+    permission_classes = [PassesAccessControl, CanManageMembers]
+    lookup_value_regex = "[0-9]+"
+
+    def get_queryset(self):
+        return selectors.members_of(environment=self.environment)
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        membership = services.add_member(
+            environment=self.environment,
+            username=serializer.validated_data["user"]["username"],
+            role=serializer.validated_data["role"],
+            actor=request.user,
+        )
+        return Response(self.get_serializer(membership).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        membership = self.get_object()
+        serializer = MembershipRoleSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.change_member_role(membership=membership, role=serializer.validated_data["role"], actor=request.user)
+        return Response(self.get_serializer(membership).data)
+
+    def perform_destroy(self, instance):
+        services.remove_member(membership=instance, actor=self.request.user)

@@ -1,0 +1,17 @@
+"""System checks: warn loudly when access control is off."""
+from django.conf import settings
+from django.core.checks import Warning, register
+
+
+@register()
+def access_control_check(app_configs, **kwargs):
+    """Warn when ACCESS_CONTROL is off: the API is then open to anyone who can reach it."""
+    if settings.ACCESS_CONTROL:
+        return []
+    return [
+        Warning(
+            "Access control is not configured: anyone who can reach this server can use its API.",
+            hint="Set ACCESS_CONTROL=true and give each environment its own API keys.",
+            id="envkeys.W001",
+        )
+    ]

@@ -1,0 +1,55 @@
+"""DRF permission classes: one decision each, all taken from ``environments.selectors``."""
+from django.conf import settings
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+
+from environments import selectors
+
+
+class PassesAccessControl(BasePermission):
+    """With access control on, only authenticated requests; with it off, everyone."""
+
+    def has_permission(self, request, view):
+        return not settings.ACCESS_CONTROL or bool(request.user and request.user.is_authenticated)
+
+
+class CanCreateEnvironment(BasePermission):
+    """Signed-in users may create environments; keys may not."""
+
+    message = "Environment API keys cannot create environments."
+
+    def has_permission(self, request, view):
+        return request.method != "POST" or selectors.can_create_environment(actor=request.user)
+
+
+class CanEditEnvironment(BasePermission):
+    """Owners and read-write keys of the environment may edit it."""
+
+    def has_object_permission(self, request, view, obj):
+        return request.method in SAFE_METHODS or selectors.access_for(actor=request.user, environment=obj).edit
+
+
+class CanDeleteEnvironment(BasePermission):
+    """Only owners may delete an environment."""
+
+    def has_object_permission(self, request, view, obj):
+        return selectors.access_for(actor=request.user, environment=obj).delete
+
+
+class CanManageKeys(BasePermission):
+    """Reading keys needs a view of the environment; changing them needs key management."""
+
+    def has_permission(self, request, view):
+        access = view.environment_access
+        return access.view if request.method in SAFE_METHODS else access.manage_keys
+
+
+class CanManageMembers(BasePermission):
+    """Signed-in viewers may list members; only owners may change them; keys never see them."""
+
+    message = "Members are managed by people, not by environment API keys."
+
+    def has_permission(self, request, view):
+        if selectors.api_key_of(request.user) is not None:
+            return False
+        access = view.environment_access
+        return access.view if request.method in SAFE_METHODS else access.manage_members

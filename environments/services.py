@@ -1,0 +1,117 @@
+"""Lifecycle rules for environments and memberships."""
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+
+from environments.exceptions import DomainError
+from environments.models import Environment, Membership, Role
+
+
+def _check_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise DomainError("An environment needs a name.", code="required", field="name")
+    return name
+
+
+def create_environment(*, name: str, description: str = "", owner=None, actor=None) -> Environment:
+    """Create an environment; ``owner`` (a user) becomes its first owner."""
+    name = _check_name(name)
+    try:
+        with transaction.atomic():
+            environment = Environment.objects.create(name=name, description=description or "")
+            if owner is not None:
+                Membership.objects.create(environment=environment, user=owner, role=Role.OWNER)
+    except IntegrityError as exc:
+        raise DomainError(
+            f"An environment named {name!r} already exists.", code="name_taken", field="name"
+        ) from exc
+    return environment
+
+
+def update_environment(
+    *, environment: Environment, name: str | None = None, description: str | None = None, actor=None
+) -> Environment:
+    """Change an environment's name and/or description."""
+    fields = []
+    if name is not None:
+        environment.name = _check_name(name)
+        fields.append("name")
+    if description is not None:
+        environment.description = description
+        fields.append("description")
+    if not fields:
+        return environment
+    try:
+        with transaction.atomic():
+            updated = Environment.objects.filter(pk=environment.pk).update(
+                **{field: getattr(environment, field) for field in fields}
+            )
+    except IntegrityError as exc:
+        raise DomainError(
+            f"An environment named {environment.name!r} already exists.", code="name_taken", field="name"
+        ) from exc
+    if not updated:
+        raise DomainError("This environment no longer exists.", code="not_found")
+    return environment
+
+
+def delete_environment(*, environment: Environment, actor=None) -> None:
+    """Delete an environment with its memberships and API keys."""
+    with transaction.atomic():
+        deleted, _ = Environment.objects.filter(pk=environment.pk).delete()
+    if not deleted:
+        raise DomainError("This environment no longer exists.", code="not_found")
+
+
+def add_member(*, environment: Environment, username: str, role: str, actor=None) -> Membership:
+    """Give the user with ``username`` a role in the environment."""
+    if role not in Role.values:
+        raise DomainError(f"Unknown role {role!r}.", code="invalid", field="role")
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise DomainError(f"There is no user named {username!r}.", code="invalid", field="username")
+    try:
+        with transaction.atomic():
+            return Membership.objects.create(environment=environment, user=user, role=role)
+    except IntegrityError as exc:
+        raise DomainError(
+            f"{username} is already a member of {environment.name}.", code="already_member", field="username"
+        ) from exc
+
+
+def ensure_keeps_an_owner(*, membership: Membership, new_role: str | None) -> None:
+    """Raise DomainError if giving ``membership`` ``new_role`` (None: removing it) leaves no owner."""
+    if membership.role != Role.OWNER or new_role == Role.OWNER:
+        return
+    other_owners = Membership.objects.filter(environment_id=membership.environment_id, role=Role.OWNER).exclude(
+        pk=membership.pk
+    )
+    if not other_owners.exists():
+        raise DomainError("An environment must keep at least one owner.", code="last_owner")
+
+
+def change_member_role(*, membership: Membership, role: str, actor=None) -> Membership:
+    """Change a member's role; the environment always keeps at least one owner."""
+    if role not in Role.values:
+        raise DomainError(f"Unknown role {role!r}.", code="invalid", field="role")
+    with transaction.atomic():
+        # Lock the environment row so two owners cannot demote each other at the same time.
+        Environment.objects.select_for_update().filter(pk=membership.environment_id).first()
+        current = Membership.objects.select_for_update().filter(pk=membership.pk).first()
+        if current is None:
+            raise DomainError("This membership no longer exists.", code="not_found")
+        ensure_keeps_an_owner(membership=current, new_role=role)
+        Membership.objects.filter(pk=current.pk).update(role=role)
+    membership.role = role
+    return membership
+
+
+def remove_member(*, membership: Membership, actor=None) -> None:
+    """Remove a member; the environment always keeps at least one owner."""
+    with transaction.atomic():
+        Environment.objects.select_for_update().filter(pk=membership.environment_id).first()
+        current = Membership.objects.select_for_update().filter(pk=membership.pk).first()
+        if current is None:
+            raise DomainError("This membership no longer exists.", code="not_found")
+        ensure_keeps_an_owner(membership=current, new_role=None)
+        current.delete()

@@ -1,0 +1,107 @@
+"""Shared fixtures: users in every role, environments, keys, and API clients."""
+import base64
+
+import pytest
+from rest_framework.test import APIClient
+
+from apikeys import services as key_services
+from environments import services as environment_services
+from environments.models import Role
+
+
+def basic_auth(access_key: str, secret: str) -> str:
+    """Return the Authorization header value that ``curl -u ACCESS:SECRET`` sends."""
+    return "Basic " + base64.b64encode(f"{access_key}:{secret}".encode()).decode()
+
+
+@pytest.fixture
+def make_user(django_user_model):
+    """Return a factory of users (password: the username twice)."""
+
+    def make(username: str, **extra):
+        return django_user_model.objects.create_user(username=username, password=username * 2, **extra)
+
+    return make
+
+
+@pytest.fixture
+def owner(make_user):
+    return make_user("olivia")
+
+
+@pytest.fixture
+def member(make_user):
+    return make_user("marco")
+
+
+@pytest.fixture
+def reader(make_user):
+    return make_user("rita")
+
+
+@pytest.fixture
+def outsider(make_user):
+    return make_user("oscar")
+
+
+@pytest.fixture
+def superuser(django_user_model):
+    return django_user_model.objects.create_superuser(username="root", password="rootroot")
+
+
+@pytest.fixture
+def environment(owner, member, reader):
+    """The environment "production" with an owner, a member and a read-only member."""
+    env = environment_services.create_environment(name="production", description="Live systems", owner=owner)
+    environment_services.add_member(environment=env, username=member.username, role=Role.MEMBER)
+    environment_services.add_member(environment=env, username=reader.username, role=Role.READ_ONLY)
+    return env
+
+
+@pytest.fixture
+def other_environment(outsider):
+    """The environment "staging", owned by the outsider, with nobody from "production" in it."""
+    return environment_services.create_environment(name="staging", owner=outsider)
+
+
+@pytest.fixture
+def make_key():
+    """Return a factory of keys: ``make_key(environment, **options) -> (key, secret)``."""
+
+    def make(environment, **options):
+        return key_services.create_api_key(environment=environment, **options)
+
+    return make
+
+
+@pytest.fixture
+def key_pair(environment, make_key):
+    """An active read-write key of "production" and its secret."""
+    return make_key(environment, name="deploy")
+
+
+@pytest.fixture
+def api_client():
+    """An API client with no credentials."""
+    return APIClient()
+
+
+@pytest.fixture
+def key_client(key_pair):
+    """An API client that sends the "production" key pair with every request."""
+    key, secret = key_pair
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=basic_auth(key.access_key, secret))
+    return client
+
+
+@pytest.fixture
+def client_for():
+    """Return a factory of API clients signed in (by session) as a user."""
+
+    def make(user):
+        client = APIClient()
+        client.force_login(user)
+        return client
+
+    return make
