@@ -31,6 +31,9 @@ PUBLIC_URL = env.str("PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
 # Access control: when false, the API and dashboard are open to anyone who can reach the server.
 ACCESS_CONTROL = env.bool("ACCESS_CONTROL", default=True)
 
+# How many reverse proxies in front of the app append to X-Forwarded-For (0: trust none of it).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
 # How often a key's last-used time is written, at most (seconds).
 APIKEY_LAST_USED_INTERVAL = env.int("APIKEY_LAST_USED_INTERVAL", default=60)
 
