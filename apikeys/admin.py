@@ -1,9 +1,11 @@
 """Django admin for environment API keys: every change goes through apikeys.services."""
+
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from apikeys import services
 from apikeys.models import ApiKey, State
+from config.client import client_address
 from environments.exceptions import DomainError
 
 
@@ -11,7 +13,16 @@ from environments.exceptions import DomainError
 class ApiKeyAdmin(admin.ModelAdmin):
     """Keys are created, edited, (de)activated and deleted through the same services as the API."""
 
-    list_display = ["access_key", "name", "environment", "state_badge", "permission", "expires_at", "created_at", "last_used_at"]
+    list_display = [
+        "access_key",
+        "name",
+        "environment",
+        "state_badge",
+        "permission",
+        "expires_at",
+        "created_at",
+        "last_used_at",
+    ]
     list_filter = ["state", "permission", "environment"]
     search_fields = ["access_key", "name", "description", "environment__name"]
     list_select_related = ["environment"]
@@ -21,7 +32,17 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["environment", "name", "description", "permission", "expires_at"]
-        return ["environment", "access_key", "name", "description", "state", "permission", "expires_at", "created_at", "last_used_at"]
+        return [
+            "environment",
+            "access_key",
+            "name",
+            "description",
+            "state",
+            "permission",
+            "expires_at",
+            "created_at",
+            "last_used_at",
+        ]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -43,7 +64,9 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            services.update_api_key(key=obj, name=obj.name, description=obj.description, actor=request.user)
+            services.update_api_key(
+                key=obj, name=obj.name, description=obj.description, actor=request.user, address=client_address(request)
+            )
             return
         key, secret = services.create_api_key(
             environment=obj.environment,
@@ -52,9 +75,15 @@ class ApiKeyAdmin(admin.ModelAdmin):
             permission=obj.permission,
             expires_at=obj.expires_at,
             actor=request.user,
+            address=client_address(request),
         )
         # The admin goes on with ``obj`` (redirect, log entry): make it the row that was created.
-        obj.pk, obj.access_key, obj.secret_hash, obj.created_at = key.pk, key.access_key, key.secret_hash, key.created_at
+        obj.pk, obj.access_key, obj.secret_hash, obj.created_at = (
+            key.pk,
+            key.access_key,
+            key.secret_hash,
+            key.created_at,
+        )
         obj._state.adding = False
         self.message_user(
             request,
@@ -68,13 +97,13 @@ class ApiKeyAdmin(admin.ModelAdmin):
         )
 
     def delete_model(self, request, obj):
-        services.delete_api_key(key=obj, actor=request.user)
+        services.delete_api_key(key=obj, actor=request.user, address=client_address(request))
 
     def _apply(self, request, queryset, service, verb):
         done, refused = 0, []
         for key in queryset:
             try:
-                service(key=key, actor=request.user)
+                service(key=key, actor=request.user, address=client_address(request))
                 done += 1
             except DomainError as exc:
                 refused.append(f"{key.access_key}: {exc.message}")

@@ -1,4 +1,5 @@
 """REST API for an environment's API keys: thin viewset over services and selectors."""
+
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
@@ -13,6 +14,7 @@ from apikeys.serializers import (
     ApiKeySerializer,
     ApiKeyUpdateSerializer,
 )
+from config.client import client_address
 from environments.api import EnvironmentScopedMixin
 from environments.permissions import CanManageKeys, PassesAccessControl
 
@@ -43,9 +45,7 @@ class ApiKeyViewSet(EnvironmentScopedMixin, viewsets.GenericViewSet):
     def _respond(self, key, *, http_status=status.HTTP_200_OK):
         return Response(ApiKeySerializer(key, context=self.get_serializer_context()).data, status=http_status)
 
-    @extend_schema(
-        parameters=[OpenApiParameter("state", enum=State.values, description="Only keys in this state.")]
-    )
+    @extend_schema(parameters=[OpenApiParameter("state", enum=State.values, description="Only keys in this state.")])
     def list(self, request, *args, **kwargs):
         """List the environment's keys, newest first."""
         page = self.paginate_queryset(self.get_queryset())
@@ -56,7 +56,12 @@ class ApiKeyViewSet(EnvironmentScopedMixin, viewsets.GenericViewSet):
         """Create a key. The response holds the secret key: it is never shown again."""
         serializer = ApiKeyCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        key, secret = services.create_api_key(environment=self.environment, actor=request.user, **serializer.validated_data)
+        key, secret = services.create_api_key(
+            environment=self.environment,
+            actor=request.user,
+            address=client_address(request),
+            **serializer.validated_data,
+        )
         key.environment = self.environment
         context = {**self.get_serializer_context(), "secret_key": secret}
         response = Response(ApiKeyCreatedSerializer(key, context=context).data, status=status.HTTP_201_CREATED)
@@ -73,7 +78,9 @@ class ApiKeyViewSet(EnvironmentScopedMixin, viewsets.GenericViewSet):
         key = self.get_object()
         serializer = ApiKeyUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        services.update_api_key(key=key, actor=request.user, **serializer.validated_data)
+        services.update_api_key(
+            key=key, actor=request.user, address=client_address(request), **serializer.validated_data
+        )
         return self._respond(key)
 
     @extend_schema(request=ApiKeyUpdateSerializer, responses={200: ApiKeySerializer})
@@ -87,22 +94,27 @@ class ApiKeyViewSet(EnvironmentScopedMixin, viewsets.GenericViewSet):
             name=serializer.validated_data.get("name", ""),
             description=serializer.validated_data.get("description", ""),
             actor=request.user,
+            address=client_address(request),
         )
         return self._respond(key)
 
     def destroy(self, request, *args, **kwargs):
         """Delete an inactive key (an active key answers 409: deactivate it first)."""
-        services.delete_api_key(key=self.get_object(), actor=request.user)
+        services.delete_api_key(key=self.get_object(), actor=request.user, address=client_address(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=None, responses={200: ApiKeySerializer})
     @action(detail=True, methods=["post"])
     def deactivate(self, request, *args, **kwargs):
         """Deactivate an active key: it is refused from the very next request on."""
-        return self._respond(services.deactivate_api_key(key=self.get_object(), actor=request.user))
+        return self._respond(
+            services.deactivate_api_key(key=self.get_object(), actor=request.user, address=client_address(request))
+        )
 
     @extend_schema(request=None, responses={200: ApiKeySerializer})
     @action(detail=True, methods=["post"])
     def activate(self, request, *args, **kwargs):
         """Activate an inactive key again."""
-        return self._respond(services.activate_api_key(key=self.get_object(), actor=request.user))
+        return self._respond(
+            services.activate_api_key(key=self.get_object(), actor=request.user, address=client_address(request))
+        )

@@ -1,4 +1,5 @@
 """App configuration for apikeys."""
+
 from django.apps import AppConfig
 
 

@@ -1,4 +1,5 @@
 """HTTP Basic authentication with an environment API key (access key : secret key)."""
+
 import base64
 import binascii
 

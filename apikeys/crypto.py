@@ -11,6 +11,7 @@ unkeyed digest is as strong as a slow hash here and costs about a microsecond pe
 does not depend on ``SECRET_KEY``, so rotating that never invalidates a key. The algorithm tag
 lets a later version upgrade the digest.
 """
+
 import hashlib
 import hmac
 import re

@@ -1,4 +1,5 @@
 """Environment API keys: an access key, the digest of a secret key, and a state."""
+
 from django.db import models
 from django.utils import timezone
 

@@ -1,4 +1,5 @@
 """Reads of API keys that more than one caller needs."""
+
 from django.db.models import QuerySet
 
 from apikeys.models import ApiKey, State

@@ -3,6 +3,7 @@
 State changes are single conditional statements (``UPDATE ... WHERE state = ...``), so two
 concurrent actions on one key can never both apply: the loser gets a ``DomainError``.
 """
+
 import datetime
 import logging
 
@@ -35,6 +36,7 @@ def create_api_key(
     permission: str = Permission.READ_WRITE,
     expires_at: datetime.datetime | None = None,
     actor=None,
+    address: str = "",
 ) -> tuple[ApiKey, str]:
     """Create an active key in the environment; return it with its secret key (shown once)."""
     if permission not in Permission.values:
@@ -64,7 +66,9 @@ def create_api_key(
     raise AssertionError("unreachable")
 
 
-def update_api_key(*, key: ApiKey, name: str | None = None, description: str | None = None, actor=None) -> ApiKey:
+def update_api_key(
+    *, key: ApiKey, name: str | None = None, description: str | None = None, actor=None, address: str = ""
+) -> ApiKey:
     """Change a key's name and/or description; nothing else about a key can change."""
     changes = {}
     if name is not None:
@@ -89,21 +93,19 @@ def _transition(key: ApiKey, *, from_state: str, to_state: str, refusal: str) ->
     return key
 
 
-def deactivate_api_key(*, key: ApiKey, actor=None) -> ApiKey:
+def deactivate_api_key(*, key: ApiKey, actor=None, address: str = "") -> ApiKey:
     """Make an active key inactive; it is refused from the very next request on."""
     return _transition(
         key, from_state=State.ACTIVE, to_state=State.INACTIVE, refusal="This API key is already inactive."
     )
 
 
-def activate_api_key(*, key: ApiKey, actor=None) -> ApiKey:
+def activate_api_key(*, key: ApiKey, actor=None, address: str = "") -> ApiKey:
     """Make an inactive key active again."""
-    return _transition(
-        key, from_state=State.INACTIVE, to_state=State.ACTIVE, refusal="This API key is already active."
-    )
+    return _transition(key, from_state=State.INACTIVE, to_state=State.ACTIVE, refusal="This API key is already active.")
 
 
-def delete_api_key(*, key: ApiKey, actor=None) -> None:
+def delete_api_key(*, key: ApiKey, actor=None, address: str = "") -> None:
     """Delete an inactive key; an active key must be deactivated first."""
     with transaction.atomic():
         deleted, _ = ApiKey.objects.filter(pk=key.pk, state=State.INACTIVE).delete()
@@ -143,9 +145,9 @@ def record_key_use(*, key: ApiKey) -> None:
     if key.last_used_at is not None and key.last_used_at > threshold:
         return
     try:
-        ApiKey.objects.filter(pk=key.pk).filter(
-            Q(last_used_at__isnull=True) | Q(last_used_at__lte=threshold)
-        ).update(last_used_at=now)
+        ApiKey.objects.filter(pk=key.pk).filter(Q(last_used_at__isnull=True) | Q(last_used_at__lte=threshold)).update(
+            last_used_at=now
+        )
     except DatabaseError:
         logger.warning("Could not record the last use of API key %s", key.access_key, exc_info=True)
         return

@@ -3,6 +3,7 @@
 Every error under /api/ is JSON of the form ``{"code": "...", "detail": "..."}``; validation
 errors add ``errors`` (field -> messages). ``code`` is stable and meant for scripts.
 """
+
 import logging
 from collections.abc import Mapping
 

@@ -1,4 +1,5 @@
 """The /api/v1/ URL space: the API root, the environment endpoints and the schema."""
+
 from django.conf import settings
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView

@@ -1,4 +1,5 @@
 """Where a request comes from: the client address, trusting only the configured proxies."""
+
 from django.conf import settings
 
 

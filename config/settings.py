@@ -1,4 +1,5 @@
 """Settings for envkeys: every value comes from the environment (or an optional .env file)."""
+
 from pathlib import Path
 
 import environ
@@ -16,9 +17,7 @@ DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured(
-            "SECRET_KEY must be set when DEBUG is off (put it in the environment or in .env)."
-        )
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (put it in the environment or in .env).")
     SECRET_KEY = "django-insecure-development-only-key-do-not-use-in-production"
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])

@@ -1,4 +1,5 @@
 """Test settings: the production settings with only what tests need overridden."""
+
 import os
 
 # A fixed key for the test run only; real deployments must set SECRET_KEY themselves.

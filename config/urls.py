@@ -1,4 +1,5 @@
 """URL wiring: the dashboard, sign-in, the Django admin and the REST API under /api/v1/."""
+
 from django.contrib import admin
 from django.urls import include, path
 

@@ -1,7 +1,9 @@
 """Django admin for environments and memberships: every change goes through environments.services."""
+
 from django import forms
 from django.contrib import admin, messages
 
+from config.client import client_address
 from environments import services
 from environments.exceptions import DomainError
 from environments.models import Environment, Membership
@@ -31,18 +33,30 @@ class EnvironmentAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            services.update_environment(environment=obj, name=obj.name, description=obj.description, actor=request.user)
+            services.update_environment(
+                environment=obj,
+                name=obj.name,
+                description=obj.description,
+                actor=request.user,
+                address=client_address(request),
+            )
             return
-        created = services.create_environment(name=obj.name, description=obj.description, owner=request.user, actor=request.user)
+        created = services.create_environment(
+            name=obj.name,
+            description=obj.description,
+            owner=request.user,
+            actor=request.user,
+            address=client_address(request),
+        )
         obj.pk, obj.created_at = created.pk, created.created_at
         obj._state.adding = False
 
     def delete_model(self, request, obj):
-        services.delete_environment(environment=obj, actor=request.user)
+        services.delete_environment(environment=obj, actor=request.user, address=client_address(request))
 
     def delete_queryset(self, request, queryset):
         for environment in queryset:
-            services.delete_environment(environment=environment, actor=request.user)
+            services.delete_environment(environment=environment, actor=request.user, address=client_address(request))
 
 
 class MembershipForm(forms.ModelForm):
@@ -94,21 +108,27 @@ class MembershipAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            services.change_member_role(membership=obj, role=obj.role, actor=request.user)
+            services.change_member_role(
+                membership=obj, role=obj.role, actor=request.user, address=client_address(request)
+            )
             return
         created = services.add_member(
-            environment=obj.environment, username=obj.user.get_username(), role=obj.role, actor=request.user
+            environment=obj.environment,
+            username=obj.user.get_username(),
+            role=obj.role,
+            actor=request.user,
+            address=client_address(request),
         )
         obj.pk, obj.created_at = created.pk, created.created_at
         obj._state.adding = False
 
     def delete_model(self, request, obj):
-        services.remove_member(membership=obj, actor=request.user)
+        services.remove_member(membership=obj, actor=request.user, address=client_address(request))
 
     @admin.action(description="Remove selected members", permissions=["delete"])
     def remove_members(self, request, queryset):
         for membership in queryset.select_related("user"):
             try:
-                services.remove_member(membership=membership, actor=request.user)
+                services.remove_member(membership=membership, actor=request.user, address=client_address(request))
             except DomainError as exc:
                 self.message_user(request, f"{membership.user}: {exc.message}", messages.ERROR)

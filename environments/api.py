@@ -1,10 +1,12 @@
 """REST API for environments and their members: thin viewsets over services and selectors."""
+
 from functools import cached_property
 
 from django.http import Http404
 from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 
+from config.client import client_address
 from environments import selectors, services
 from environments.permissions import (
     CanCreateEnvironment,
@@ -73,16 +75,22 @@ class EnvironmentViewSet(viewsets.ModelViewSet):
 
     def perform_create(self, serializer):
         serializer.instance = services.create_environment(
-            owner=_as_user(self.request.user), actor=self.request.user, **serializer.validated_data
+            owner=_as_user(self.request.user),
+            actor=self.request.user,
+            address=client_address(self.request),
+            **serializer.validated_data,
         )
 
     def perform_update(self, serializer):
         services.update_environment(
-            environment=serializer.instance, actor=self.request.user, **serializer.validated_data
+            environment=serializer.instance,
+            actor=self.request.user,
+            address=client_address(self.request),
+            **serializer.validated_data,
         )
 
     def perform_destroy(self, instance):
-        services.delete_environment(environment=instance, actor=self.request.user)
+        services.delete_environment(environment=instance, actor=self.request.user, address=client_address(self.request))
 
 
 class MembershipViewSet(
@@ -109,6 +117,7 @@ class MembershipViewSet(
             username=serializer.validated_data["user"]["username"],
             role=serializer.validated_data["role"],
             actor=request.user,
+            address=client_address(request),
         )
         return Response(self.get_serializer(membership).data, status=status.HTTP_201_CREATED)
 
@@ -116,8 +125,13 @@ class MembershipViewSet(
         membership = self.get_object()
         serializer = MembershipRoleSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.change_member_role(membership=membership, role=serializer.validated_data["role"], actor=request.user)
+        services.change_member_role(
+            membership=membership,
+            role=serializer.validated_data["role"],
+            actor=request.user,
+            address=client_address(request),
+        )
         return Response(self.get_serializer(membership).data)
 
     def perform_destroy(self, instance):
-        services.remove_member(membership=instance, actor=self.request.user)
+        services.remove_member(membership=instance, actor=self.request.user, address=client_address(self.request))

@@ -1,4 +1,5 @@
 """App configuration for environments."""
+
 from django.apps import AppConfig
 
 

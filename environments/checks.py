@@ -1,4 +1,5 @@
 """System checks: warn loudly when access control is off."""
+
 from django.conf import settings
 from django.core.checks import Warning, register
 

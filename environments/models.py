@@ -1,4 +1,5 @@
 """Environments and the users who belong to them."""
+
 from django.conf import settings
 from django.db import models
 

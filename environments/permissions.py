@@ -1,4 +1,5 @@
 """DRF permission classes: one decision each, all taken from ``environments.selectors``."""
+
 from django.conf import settings
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 

@@ -3,6 +3,7 @@
 An *actor* is whatever ``request.user`` is: a Django user, an anonymous user, or the principal
 that stands for an environment API key (it carries the key as ``actor.api_key``).
 """
+
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -50,9 +51,7 @@ def role_of(*, user, environment: Environment) -> str | None:
     """Return the user's role in the environment, or None if they are not a member."""
     if not getattr(user, "is_authenticated", False) or api_key_of(user) is not None:
         return None
-    return (
-        Membership.objects.filter(environment=environment, user=user).values_list("role", flat=True).first()
-    )
+    return Membership.objects.filter(environment=environment, user=user).values_list("role", flat=True).first()
 
 
 def access_for(*, actor, environment: Environment) -> Access:

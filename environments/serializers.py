@@ -1,4 +1,5 @@
 """API representations of environments and memberships."""
+
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 

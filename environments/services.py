@@ -1,4 +1,5 @@
 """Lifecycle rules for environments and memberships."""
+
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
@@ -13,7 +14,7 @@ def _check_name(name: str) -> str:
     return name
 
 
-def create_environment(*, name: str, description: str = "", owner=None, actor=None) -> Environment:
+def create_environment(*, name: str, description: str = "", owner=None, actor=None, address: str = "") -> Environment:
     """Create an environment; ``owner`` (a user) becomes its first owner."""
     name = _check_name(name)
     try:
@@ -22,14 +23,17 @@ def create_environment(*, name: str, description: str = "", owner=None, actor=No
             if owner is not None:
                 Membership.objects.create(environment=environment, user=owner, role=Role.OWNER)
     except IntegrityError as exc:
-        raise DomainError(
-            f"An environment named {name!r} already exists.", code="name_taken", field="name"
-        ) from exc
+        raise DomainError(f"An environment named {name!r} already exists.", code="name_taken", field="name") from exc
     return environment
 
 
 def update_environment(
-    *, environment: Environment, name: str | None = None, description: str | None = None, actor=None
+    *,
+    environment: Environment,
+    name: str | None = None,
+    description: str | None = None,
+    actor=None,
+    address: str = "",
 ) -> Environment:
     """Change an environment's name and/or description."""
     fields = []
@@ -55,7 +59,7 @@ def update_environment(
     return environment
 
 
-def delete_environment(*, environment: Environment, actor=None) -> None:
+def delete_environment(*, environment: Environment, actor=None, address: str = "") -> None:
     """Delete an environment with its memberships and API keys."""
     with transaction.atomic():
         deleted, _ = Environment.objects.filter(pk=environment.pk).delete()
@@ -63,7 +67,7 @@ def delete_environment(*, environment: Environment, actor=None) -> None:
         raise DomainError("This environment no longer exists.", code="not_found")
 
 
-def add_member(*, environment: Environment, username: str, role: str, actor=None) -> Membership:
+def add_member(*, environment: Environment, username: str, role: str, actor=None, address: str = "") -> Membership:
     """Give the user with ``username`` a role in the environment."""
     if role not in Role.values:
         raise DomainError(f"Unknown role {role!r}.", code="invalid", field="role")
@@ -90,7 +94,7 @@ def ensure_keeps_an_owner(*, membership: Membership, new_role: str | None) -> No
         raise DomainError("An environment must keep at least one owner.", code="last_owner")
 
 
-def change_member_role(*, membership: Membership, role: str, actor=None) -> Membership:
+def change_member_role(*, membership: Membership, role: str, actor=None, address: str = "") -> Membership:
     """Change a member's role; the environment always keeps at least one owner."""
     if role not in Role.values:
         raise DomainError(f"Unknown role {role!r}.", code="invalid", field="role")
@@ -106,7 +110,7 @@ def change_member_role(*, membership: Membership, role: str, actor=None) -> Memb
     return membership
 
 
-def remove_member(*, membership: Membership, actor=None) -> None:
+def remove_member(*, membership: Membership, actor=None, address: str = "") -> None:
     """Remove a member; the environment always keeps at least one owner."""
     with transaction.atomic():
         Environment.objects.select_for_update().filter(pk=membership.environment_id).first()

@@ -1,4 +1,5 @@
 """Shared fixtures: users in every role, environments, keys, and API clients."""
+
 import base64
 
 import pytest

@@ -1,4 +1,5 @@
 """The key-authenticated path end to end through the API."""
+
 from apikeys.models import ApiKey, State
 from tests.conftest import basic_auth
 

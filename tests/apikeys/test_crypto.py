@@ -1,4 +1,5 @@
 """Key material: shapes, checksums and digests."""
+
 import re
 
 import pytest

@@ -1,4 +1,5 @@
 """Shared shape of the commands that change a key's state."""
+
 from django.core.management.base import BaseCommand, CommandError
 
 from apikeys.models import ApiKey

@@ -1,4 +1,5 @@
 """Activate an environment API key again from the command line."""
+
 from apikeys import services
 from apikeys.management.commands._state import KeyStateCommand
 

@@ -1,4 +1,5 @@
 """Create an environment API key from the command line."""
+
 import json
 
 from django.core.management.base import BaseCommand, CommandError

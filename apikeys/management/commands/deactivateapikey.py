@@ -1,4 +1,5 @@
 """Deactivate an environment API key from the command line."""
+
 from apikeys import services
 from apikeys.management.commands._state import KeyStateCommand
 

@@ -1,4 +1,5 @@
 """Create an environment from the command line."""
+
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 

@@ -1,4 +1,5 @@
 """Create the first admin account, once, with a generated password printed once."""
+
 import secrets
 
 from django.contrib.auth import get_user_model
