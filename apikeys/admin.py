@@ -1,5 +1,6 @@
 """Django admin for environment API keys: every change goes through apikeys.services."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
@@ -9,9 +10,23 @@ from config.client import client_address
 from environments.exceptions import DomainError
 
 
+class ApiKeyForm(forms.ModelForm):
+    """Refuses, next to the field, an expiry the create service would refuse."""
+
+    def clean_expires_at(self):
+        expires_at = self.cleaned_data["expires_at"]
+        try:
+            services.ensure_future_expiry(expires_at=expires_at)
+        except DomainError as exc:
+            raise forms.ValidationError(exc.message) from exc
+        return expires_at
+
+
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
     """Keys are created, edited, (de)activated and deleted through the same services as the API."""
+
+    form = ApiKeyForm
 
     list_display = [
         "access_key",

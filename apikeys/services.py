@@ -28,6 +28,12 @@ def _now() -> datetime.datetime:
     return timezone.now()
 
 
+def ensure_future_expiry(*, expires_at: datetime.datetime | None) -> None:
+    """Raise DomainError unless ``expires_at`` is None (never expires) or in the future."""
+    if expires_at is not None and expires_at <= _now():
+        raise DomainError("The expiry time must be in the future.", code="invalid", field="expires_at")
+
+
 def create_api_key(
     *,
     environment: Environment,
@@ -41,8 +47,7 @@ def create_api_key(
     """Create an active key in the environment; return it with its secret key (shown once)."""
     if permission not in Permission.values:
         raise DomainError(f"Unknown permission {permission!r}.", code="invalid", field="permission")
-    if expires_at is not None and expires_at <= _now():
-        raise DomainError("The expiry time must be in the future.", code="invalid", field="expires_at")
+    ensure_future_expiry(expires_at=expires_at)
     secret = crypto.generate_secret_key()
     for attempt in range(_ACCESS_KEY_ATTEMPTS):
         try:
