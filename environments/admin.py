@@ -51,6 +51,16 @@ class EnvironmentAdmin(admin.ModelAdmin):
         obj.pk, obj.created_at = created.pk, created.created_at
         obj._state.adding = False
 
+    def get_deleted_objects(self, objs, request):
+        """List what goes with the environments, without the rules that guard members and keys alone.
+
+        "Keep one owner" and "delete only inactive keys" protect a membership or a key from being
+        deleted on its own; when its environment goes, it goes too (as through the API).
+        """
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        cascaded = {str(relation.related_model._meta.verbose_name) for relation in Environment._meta.related_objects}
+        return deleted, counts, {name for name in perms_needed if str(name) not in cascaded}, protected
+
     def delete_model(self, request, obj):
         services.delete_environment(environment=obj, actor=request.user, address=client_address(request))
 
