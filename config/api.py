@@ -181,9 +181,7 @@ def not_found(request, *args, **kwargs):
     if not request.path_info.endswith("/") and _is_endpoint(with_slash):
         if request.method in ("GET", "HEAD"):
             return HttpResponsePermanentRedirect(request.get_full_path(force_append_slash=True))
-        return JsonResponse(
-            _error("not_found", f"Not found. API URLs end with a slash: {request.path}/"), status=404
-        )
+        return JsonResponse(_error("not_found", f"Not found. API URLs end with a slash: {request.path}/"), status=404)
     return JsonResponse(_error("not_found", "Not found."), status=404)
 
 

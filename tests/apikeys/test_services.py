@@ -296,7 +296,9 @@ def test_malformed_credentials_are_refused_without_asking_the_database(
 ):
     key, real_secret = key_pair
     with django_assert_num_queries(0):
-        refusal = _refusal(key.access_key if access_key is None else access_key, real_secret if secret is None else secret)
+        refusal = _refusal(
+            key.access_key if access_key is None else access_key, real_secret if secret is None else secret
+        )
 
     assert refusal.code == "authentication_failed"
 

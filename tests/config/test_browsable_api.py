@@ -52,7 +52,9 @@ def test_without_a_session_the_page_challenges_for_a_key_and_offers_a_login_link
 def test_a_key_browses_its_environment_as_html(key_pair, environment):
     key, secret = key_pair
 
-    response = Client().get(f"/api/v1/environments/{environment.pk}/", HTTP_AUTHORIZATION=basic_auth(key.access_key, secret), **HTML)
+    response = Client().get(
+        f"/api/v1/environments/{environment.pk}/", HTTP_AUTHORIZATION=basic_auth(key.access_key, secret), **HTML
+    )
 
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/html")

@@ -123,9 +123,7 @@ def test_the_last_owner_cannot_be_deleted_from_its_page(admin_client, environmen
 def test_the_remove_action_keeps_the_last_owner_and_says_why(admin_client, environment, owner, reader):
     selected = [membership_of(environment, owner).pk, membership_of(environment, reader).pk]
 
-    response = admin_client.post(
-        MEMBERSHIPS, {"action": "remove_members", "_selected_action": selected}, follow=True
-    )
+    response = admin_client.post(MEMBERSHIPS, {"action": "remove_members", "_selected_action": selected}, follow=True)
 
     messages = [str(message) for message in get_messages(response.wsgi_request)]
     assert "olivia: An environment must keep at least one owner." in messages

@@ -63,7 +63,10 @@ def test_a_refusal_for_a_read_only_member_is_a_json_403(client_for, reader, envi
     response = client_for(reader).patch(env_url(environment), {"name": "x"}, format="json")
 
     assert response.status_code == 403
-    assert response.json() == {"code": "permission_denied", "detail": "You do not have permission to perform this action."}
+    assert response.json() == {
+        "code": "permission_denied",
+        "detail": "You do not have permission to perform this action.",
+    }
 
 
 def test_users_list_only_their_environments(client_for, owner, outsider, superuser, environment, other_environment):
@@ -110,7 +113,9 @@ def test_renaming_to_a_taken_name_is_a_409(client_for, owner, environment, other
         pytest.param({"name": "   "}, "name", "blank", id="blank-name"),
         pytest.param({"name": "x" * 101}, "name", "max_length", id="long-name"),
         pytest.param({"name": "qa", "id": 5}, "id", "read_only_field", id="id"),
-        pytest.param({"name": "qa", "created_at": "2020-01-01T00:00:00Z"}, "created_at", "read_only_field", id="created"),
+        pytest.param(
+            {"name": "qa", "created_at": "2020-01-01T00:00:00Z"}, "created_at", "read_only_field", id="created"
+        ),
         pytest.param({"name": "qa", "owner": "oscar"}, "owner", "unknown_field", id="unknown-field"),
     ],
 )
@@ -129,7 +134,10 @@ def test_a_key_cannot_create_an_environment(key_client):
     response = key_client.post(ENVIRONMENTS, {"name": "sneaky"}, format="json")
 
     assert response.status_code == 403
-    assert response.json() == {"code": "permission_denied", "detail": "Environment API keys cannot create environments."}
+    assert response.json() == {
+        "code": "permission_denied",
+        "detail": "Environment API keys cannot create environments.",
+    }
     assert not Environment.objects.filter(name="sneaky").exists()
 
 

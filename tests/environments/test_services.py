@@ -148,7 +148,9 @@ def test_an_owner_may_step_down_once_there_is_another_owner(environment, owner, 
         membership=Membership.objects.get(environment=environment, user=member), role=Role.OWNER
     )
 
-    services.change_member_role(membership=Membership.objects.get(environment=environment, user=owner), role=Role.MEMBER)
+    services.change_member_role(
+        membership=Membership.objects.get(environment=environment, user=owner), role=Role.MEMBER
+    )
     services.remove_member(membership=Membership.objects.get(environment=environment, user=owner))
 
     assert _role(environment, owner) is None
@@ -160,7 +162,9 @@ def test_the_owner_check_reads_the_database_not_a_stale_copy(environment, owner,
         membership=Membership.objects.get(environment=environment, user=member), role=Role.OWNER
     )
     stale_member = Membership.objects.get(environment=environment, user=member)
-    services.change_member_role(membership=Membership.objects.get(environment=environment, user=owner), role=Role.MEMBER)
+    services.change_member_role(
+        membership=Membership.objects.get(environment=environment, user=owner), role=Role.MEMBER
+    )
 
     stale_member.role = Role.MEMBER  # what a form or another worker may still believe
     with pytest.raises(DomainError) as refused:
@@ -170,7 +174,9 @@ def test_the_owner_check_reads_the_database_not_a_stale_copy(environment, owner,
 
 
 def test_members_and_readers_can_be_removed_and_re_roled(environment, member, reader):
-    services.change_member_role(membership=Membership.objects.get(environment=environment, user=reader), role=Role.MEMBER)
+    services.change_member_role(
+        membership=Membership.objects.get(environment=environment, user=reader), role=Role.MEMBER
+    )
     services.remove_member(membership=Membership.objects.get(environment=environment, user=member))
 
     assert _role(environment, reader) == Role.MEMBER
@@ -193,9 +199,7 @@ def test_changing_to_an_unknown_role_is_refused(environment, member):
     ("who", "expected"),
     [
         pytest.param("owner", selectors.FULL_ACCESS, id="owner"),
-        pytest.param(
-            "member", selectors.Access(view=True, manage_keys=True), id="member"
-        ),
+        pytest.param("member", selectors.Access(view=True, manage_keys=True), id="member"),
         pytest.param("reader", selectors.Access(view=True), id="read-only"),
         pytest.param("outsider", selectors.NO_ACCESS, id="outsider"),
         pytest.param("superuser", selectors.FULL_ACCESS, id="superuser"),
