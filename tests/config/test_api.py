@@ -43,3 +43,18 @@ def test_a_url_outside_api_keeps_the_html_404(client, db):
 
     assert response.status_code == 404
     assert response["Content-Type"].startswith("text/html")
+
+
+def test_a_body_in_a_format_the_api_does_not_read_is_a_json_415(key_client, environment):
+    response = key_client.post(f"/api/v1/environments/{environment.pk}/apikeys/", "name=x", content_type="text/plain")
+
+    assert response.status_code == 415
+    assert response.json()["code"] == "unsupported_media_type"
+    assert environment.api_keys.count() == 1
+
+
+def test_a_format_the_api_does_not_speak_is_a_406(key_client, environment):
+    response = key_client.get(f"/api/v1/environments/{environment.pk}/", HTTP_ACCEPT="application/xml")
+
+    assert response.status_code == 406
+    assert response.json()["code"] == "not_acceptable"
