@@ -2,6 +2,8 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.html import format_html
 
 from apikeys import services
@@ -100,16 +102,25 @@ class ApiKeyAdmin(admin.ModelAdmin):
             key.created_at,
         )
         obj._state.adding = False
-        self.message_user(
-            request,
-            format_html(
-                "Access key (username): <code>{}</code><br>Secret key (password): <code>{}</code><br>"
-                "Copy the secret key now: it will not be shown again.",
-                key.access_key,
-                secret,
-            ),
-            messages.WARNING,
-        )
+        # Kept on this in-memory object only, for response_add to render once.
+        obj.new_secret_key = secret
+
+    def response_add(self, request, obj, post_url_continue=None):
+        """Show the new key pair once, in this response: never in a message cookie, session or URL."""
+        secret = getattr(obj, "new_secret_key", None)
+        if secret is None:
+            return super().response_add(request, obj, post_url_continue)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "API key created",
+            "opts": self.opts,
+            "key": obj,
+            "secret_key": secret,
+            "endpoint": request.build_absolute_uri(reverse("api:environment-detail", kwargs={"pk": obj.environment_id})),
+        }
+        response = TemplateResponse(request, "admin/apikeys/apikey/created.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
 
     def delete_model(self, request, obj):
         services.delete_api_key(key=obj, actor=request.user, address=client_address(request))

@@ -56,14 +56,16 @@ def test_the_key_list_filters_by_state_and_environment(admin_client, keys, other
     assert _listed(response) == expected
 
 
-def test_adding_a_key_shows_its_secret_once_as_a_message(admin_client, environment):
+def test_adding_a_key_shows_its_secret_once_in_the_add_response(admin_client, environment):
     response = admin_client.post(
         ADD,
         {"environment": environment.pk, "name": "from-admin", "description": "", "permission": "read-only"},
-        follow=True,
     )
 
     assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    # Rendered directly: nothing carries the secret to a later request (no message cookie, no session).
+    assert not response.cookies.get("messages")
     key = ApiKey.objects.get(name="from-admin")
     assert (key.environment, key.permission, key.state) == (environment, "read-only", State.ACTIVE)
     shown = re.findall(r"envk[A-Za-z0-9]{46}", response.content.decode())
