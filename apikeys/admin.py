@@ -116,7 +116,9 @@ class ApiKeyAdmin(admin.ModelAdmin):
             "opts": self.opts,
             "key": obj,
             "secret_key": secret,
-            "endpoint": request.build_absolute_uri(reverse("api:environment-detail", kwargs={"pk": obj.environment_id})),
+            "endpoint": request.build_absolute_uri(
+                reverse("api:environment-detail", kwargs={"pk": obj.environment_id})
+            ),
         }
         response = TemplateResponse(request, "admin/apikeys/apikey/created.html", context)
         response["Cache-Control"] = "no-store"
