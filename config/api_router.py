@@ -10,7 +10,7 @@ from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from apikeys.api import ApiKeyViewSet
-from environments.api import EnvironmentViewSet, MembershipViewSet
+from environments.api import AuditEventViewSet, EnvironmentViewSet, MembershipViewSet
 from environments.selectors import api_key_of
 
 ACCESS_CONTROL_OFF = "Access control is not configured: anyone who can reach this server can use its API."
@@ -49,6 +49,7 @@ router = routers.SimpleRouter()
 router.register("environments", EnvironmentViewSet, basename="environment")
 router.register(r"environments/(?P<environment_pk>[0-9]+)/apikeys", ApiKeyViewSet, basename="apikey")
 router.register(r"environments/(?P<environment_pk>[0-9]+)/members", MembershipViewSet, basename="member")
+router.register(r"environments/(?P<environment_pk>[0-9]+)/events", AuditEventViewSet, basename="event")
 
 app_name = "api"
 urlpatterns = [

@@ -55,3 +55,10 @@ class CanManageMembers(BasePermission):
         if selectors.api_key_of(request.user) is not None:
             return False
         return access.view if request.method in SAFE_METHODS else access.manage_members
+
+
+class CanViewEvents(BasePermission):
+    """Whoever may see the environment may read its audit log (its keys too, minus member events)."""
+
+    def has_permission(self, request, view):
+        return view.environment_access.view
