@@ -7,6 +7,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api_router", namespace="api")),
     path("api/auth/", include("rest_framework.urls")),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("", include("environments.urls")),
+    path("", include("apikeys.urls")),
 ]
 
 handler400 = "config.api.handler400"
