@@ -9,7 +9,9 @@ urlpatterns = [
     path("environments/<int:environment_id>/api/", views.key_list, name="list"),
     path("environments/<int:environment_id>/api/keys/add/", views.key_create, name="create"),
     path("environments/<int:environment_id>/api/keys/<int:key_id>/edit/", views.key_edit, name="edit"),
-    path("environments/<int:environment_id>/api/keys/<int:key_id>/deactivate/", views.key_deactivate, name="deactivate"),
+    path(
+        "environments/<int:environment_id>/api/keys/<int:key_id>/deactivate/", views.key_deactivate, name="deactivate"
+    ),
     path("environments/<int:environment_id>/api/keys/<int:key_id>/activate/", views.key_activate, name="activate"),
     path("environments/<int:environment_id>/api/keys/<int:key_id>/delete/", views.key_delete, name="delete"),
 ]

@@ -142,7 +142,9 @@ def key_edit(request, environment_id: int, key_id: int):
         else:
             messages.success(request, f"API key {key.access_key} saved.")
             return redirect(_list_url(environment))
-    return render(request, "apikeys/key_edit.html", {"environment": environment, "key": key, "form": form, "tab": "api"})
+    return render(
+        request, "apikeys/key_edit.html", {"environment": environment, "key": key, "form": form, "tab": "api"}
+    )
 
 
 @require_POST

@@ -13,9 +13,7 @@ urlpatterns = [
     path("environments/<int:environment_id>/edit/", views.environment_edit, name="edit"),
     path("environments/<int:environment_id>/delete/", views.environment_delete, name="delete"),
     path("environments/<int:environment_id>/members/", views.members, name="members"),
-    path(
-        "environments/<int:environment_id>/members/<int:membership_id>/role/", views.member_role, name="member-role"
-    ),
+    path("environments/<int:environment_id>/members/<int:membership_id>/role/", views.member_role, name="member-role"),
     path(
         "environments/<int:environment_id>/members/<int:membership_id>/remove/",
         views.member_remove,

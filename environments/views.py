@@ -13,6 +13,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from rest_framework.reverse import reverse as api_reverse
 
 from config.client import client_address
 from environments import selectors, services
@@ -207,7 +208,8 @@ def members(request, environment_id: int):
                 form_error(form, exc)
             else:
                 messages.success(
-                    request, f"{membership.user.username} added to {environment.name} as {membership.get_role_display()}."
+                    request,
+                    f"{membership.user.username} added to {environment.name} as {membership.get_role_display()}.",
                 )
                 return redirect("environments:members", environment_id=environment.pk)
     return render(
@@ -216,7 +218,17 @@ def members(request, environment_id: int):
         {
             "environment": environment,
             "access": access,
-            "memberships": selectors.members_of(environment=environment),
+            "rows": [
+                {
+                    "membership": membership,
+                    "api_url": api_reverse(
+                        "api:member-detail",
+                        kwargs={"environment_pk": environment.pk, "pk": membership.pk},
+                        request=request,
+                    ),
+                }
+                for membership in selectors.members_of(environment=environment)
+            ],
             "form": form,
             "roles": Role.choices,
             "tab": "members",
@@ -243,7 +255,10 @@ def member_role(request, environment_id: int, membership_id: int):
     else:
         try:
             services.change_member_role(
-                membership=membership, role=form.cleaned_data["role"], actor=request.user, address=client_address(request)
+                membership=membership,
+                role=form.cleaned_data["role"],
+                actor=request.user,
+                address=client_address(request),
             )
         except DomainError as exc:
             messages.error(request, exc.message)

@@ -352,9 +352,7 @@ def test_an_action_that_no_longer_applies_is_refused_with_a_message(web, member,
 def test_lifecycle_actions_return_to_the_filtered_list(web, member, environment, key_pair):
     key, _ = key_pair
     next_url = f"/environments/{environment.pk}/api/?state=active"
-    response = web(member).post(
-        f"/environments/{environment.pk}/api/keys/{key.pk}/deactivate/", {"next": next_url}
-    )
+    response = web(member).post(f"/environments/{environment.pk}/api/keys/{key.pk}/deactivate/", {"next": next_url})
     assert response["Location"] == next_url
     elsewhere = web(member).post(
         f"/environments/{environment.pk}/api/keys/{key.pk}/activate/", {"next": "https://evil.example/"}

@@ -184,7 +184,7 @@ def test_list_shows_each_user_their_role_and_the_active_key_count(web, request, 
     assert row["environment"] == environment
     assert row["role"] == role
     assert row["environment"].active_key_count == 2
-    assert f"<td data-label=\"Your role\">{role}</td>" in response.content.decode()
+    assert f'<td data-label="Your role">{role}</td>' in response.content.decode()
 
 
 def test_list_hides_environments_of_others(web, outsider, environment, other_environment):
@@ -311,7 +311,9 @@ def test_members_page_is_read_only_for_everyone_but_owners(web, request, environ
     assert response.status_code == status
     if status == 200:
         html = response.content.decode()
-        assert [m.user.username for m in response.context["memberships"]] == ["marco", "olivia", "rita"]
+        assert [row["membership"].user.username for row in response.context["rows"]] == ["marco", "olivia", "rita"]
+        assert f"/api/v1/environments/{environment.pk}/members/" in response.context["rows"][0]["api_url"]
+        assert (">Remove…</a>" in html) is can_manage
         assert ("Add a member" in html) is can_manage
         assert ("/role/" in html) is can_manage
         assert ("Only owners can change who is a member." in html) is not can_manage
@@ -430,9 +432,7 @@ def test_posts_without_a_csrf_token_are_refused(web, owner, environment, member)
 def test_posts_with_the_csrf_token_are_accepted(web, owner, environment):
     client = web(owner, enforce_csrf_checks=True)
     token = csrf_token(client, f"/environments/{environment.pk}/edit/")
-    response = client.post(
-        f"/environments/{environment.pk}/edit/", {"name": "prod", "csrfmiddlewaretoken": token}
-    )
+    response = client.post(f"/environments/{environment.pk}/edit/", {"name": "prod", "csrfmiddlewaretoken": token})
     assert response.status_code == 302
     environment.refresh_from_db()
     assert environment.name == "prod"
@@ -454,3 +454,11 @@ def test_unknown_api_urls_still_answer_json(web, owner):
     response = web(owner).get("/api/v1/nothing-here/")
     assert response.status_code == 404
     assert response.json() == {"code": "not_found", "detail": "Not found."}
+
+
+def test_server_error_page_renders_without_a_request_context(rf):
+    from config.api import handler500
+
+    response = handler500(rf.get("/environments/"))
+    assert response.status_code == 500
+    assert "<h1>Something went wrong</h1>" in response.content.decode()
