@@ -11,9 +11,7 @@ from rest_framework.views import APIView
 
 from apikeys.api import ApiKeyViewSet
 from environments.api import AuditEventViewSet, EnvironmentViewSet, MembershipViewSet
-from environments.selectors import api_key_of
-
-ACCESS_CONTROL_OFF = "Access control is not configured: anyone who can reach this server can use its API."
+from environments.selectors import ACCESS_CONTROL_OFF, api_key_of
 
 
 class ApiRoot(APIView):

@@ -9,6 +9,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api_router", namespace="api")),
     path("api/auth/", include("rest_framework.urls")),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("", include("environments.urls")),
+    path("", include("apikeys.urls")),
     # Last: every other URL under /api/ is a JSON 404, even with DEBUG on.
     re_path(r"^api/", not_found, name="not-found"),
 ]

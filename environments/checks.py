@@ -3,6 +3,8 @@
 from django.conf import settings
 from django.core.checks import Warning, register
 
+from environments.selectors import ACCESS_CONTROL_OFF
+
 
 @register()
 def access_control_check(app_configs, **kwargs):
@@ -11,7 +13,7 @@ def access_control_check(app_configs, **kwargs):
         return []
     return [
         Warning(
-            "Access control is not configured: anyone who can reach this server can use its API.",
+            ACCESS_CONTROL_OFF,
             hint="Set ACCESS_CONTROL=true and give each environment its own API keys.",
             id="envkeys.W001",
         )

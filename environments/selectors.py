@@ -11,6 +11,9 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
 from environments.models import AuditEvent, Environment, Membership, Role
 
+# Shown by the API root, the dashboard banner and the system check whenever access control is off.
+ACCESS_CONTROL_OFF = "Access control is not configured: anyone who can reach this server can use its API."
+
 
 @dataclass(frozen=True)
 class Access:

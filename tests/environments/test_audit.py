@@ -584,14 +584,11 @@ def test_refusals_without_an_environment_are_in_no_environments_log(client_for, 
 
 # --- Dashboard page -----------------------------------------------------------------------------
 
-with_event_page_urls = pytest.mark.urls("tests.environments.urls_audit")
-
 
 def page_url(environment_id: int) -> str:
-    return reverse("environment-events", kwargs={"pk": environment_id})
+    return reverse("environments:events", kwargs={"environment_id": environment_id})
 
 
-@with_event_page_urls
 def test_the_page_lists_events_newest_first(client, member, environment, owner):
     environment_services.update_environment(environment=environment, description="Edited", actor=owner)
     client.force_login(member)
@@ -604,12 +601,12 @@ def test_the_page_lists_events_newest_first(client, member, environment, owner):
         "environment.created",
     ]
     html = response.content.decode()
-    assert "Audit log of production" in html
+    assert '<h1 class="env-name">production</h1>' in html
+    assert 'aria-current="page">Audit log</a>' in html
     assert "description: Live systems → Edited" in html
     assert "olivia (user #" in html
 
 
-@with_event_page_urls
 def test_the_page_shows_refusal_summaries_with_their_full_count(
     client, api_client, member, key_pair, environment, clock
 ):
@@ -623,7 +620,6 @@ def test_the_page_shows_refusal_summaries_with_their_full_count(
     assert ADDRESS in html
 
 
-@with_event_page_urls
 def test_the_page_filters_by_action_and_ignores_unknown_actions(client, member, environment):
     client.force_login(member)
     filtered = client.get(page_url(environment.pk), {"action": "environment.created"})
@@ -634,9 +630,8 @@ def test_the_page_filters_by_action_and_ignores_unknown_actions(client, member, 
     assert len(unknown.context["page"].object_list) == 3
 
 
-@with_event_page_urls
 def test_the_page_is_paginated(client, owner, environment, monkeypatch):
-    monkeypatch.setattr("environments.views_events.EVENTS_PER_PAGE", 2)
+    monkeypatch.setattr("environments.views.EVENTS_PER_PAGE", 2)
     client.force_login(owner)
     first = client.get(page_url(environment.pk))
     second = client.get(page_url(environment.pk), {"page": 2})
@@ -645,20 +640,17 @@ def test_the_page_is_paginated(client, owner, environment, monkeypatch):
     assert 'href="?page=2" rel="next"' in first.content.decode()
 
 
-@with_event_page_urls
 def test_the_page_is_404_for_an_outsider(client, outsider, environment):
     client.force_login(outsider)
     assert client.get(page_url(environment.pk)).status_code == 404
 
 
-@with_event_page_urls
 def test_the_page_needs_a_sign_in_with_access_control_on(client, environment):
     response = client.get(page_url(environment.pk))
     assert response.status_code == 302
     assert response["Location"] == f"{resolve_url('login')}?next={page_url(environment.pk)}"
 
 
-@with_event_page_urls
 def test_the_page_is_open_with_access_control_off(client, environment, settings):
     settings.ACCESS_CONTROL = False
     response = client.get(page_url(environment.pk))

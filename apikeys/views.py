@@ -1,0 +1,197 @@
+"""Dashboard pages for an environment's API keys (Rancher's "API" page): thin views over services."""
+
+import secrets
+from urllib.parse import urlsplit
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from rest_framework.reverse import reverse as api_reverse
+
+from apikeys import selectors, services
+from apikeys.forms import ApiKeyCreateForm, ApiKeyEditForm
+from apikeys.models import State
+from apikeys.serializers import key_actions
+from config.client import client_address
+from environments.exceptions import DomainError
+from environments.serializers import environment_links
+from environments.views import dashboard_view, form_error, load_environment, next_or
+
+# The session remembers which add-key forms were handed out, so a form is used at most once:
+# reloading the "API Key Created" page (a re-sent POST) never creates a second key. Only these
+# random form ids are stored, never anything about the key.
+FORM_IDS = "apikey_form_ids"
+_FORM_IDS_KEPT = 10
+
+STATE_FILTERS = [("", "All"), (State.ACTIVE, "Active"), (State.INACTIVE, "Inactive")]
+
+
+def _endpoint(request, environment) -> dict:
+    """Return the environment's absolute endpoint URL and the host name a .netrc line needs."""
+    url = environment_links(environment.pk, request)["self"]
+    return {"endpoint": url, "netrc_host": urlsplit(url).hostname}
+
+
+def _key_or_404(environment, key_id: int):
+    key = selectors.key_in_environment(environment=environment, key_id=key_id)
+    if key is None:
+        raise Http404("No such API key.")
+    key.environment = environment
+    return key
+
+
+def _list_url(environment) -> str:
+    return reverse("apikeys:list", kwargs={"environment_id": environment.pk})
+
+
+@require_GET
+@dashboard_view
+def key_list(request, environment_id: int):
+    """Show the environment's endpoint, how to use a key, and its keys with their actions."""
+    environment, access = load_environment(request, environment_id)
+    state = request.GET.get("state", "")
+    if state not in State.values:
+        state = ""
+    rows = [
+        {
+            "key": key,
+            "actions": key_actions(key, request=request, can_manage=access.manage_keys),
+            "api_url": api_reverse(
+                "api:apikey-detail", kwargs={"environment_pk": environment.pk, "pk": key.pk}, request=request
+            ),
+        }
+        for key in selectors.keys_of_environment(environment=environment, state=state or None)
+    ]
+    return render(
+        request,
+        "apikeys/key_list.html",
+        {
+            "environment": environment,
+            "access": access,
+            "rows": rows,
+            "state": state,
+            "state_filters": STATE_FILTERS,
+            "tab": "api",
+            **_endpoint(request, environment),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@dashboard_view
+def key_create(request, environment_id: int):
+    """Add a key; the response to the POST is the one and only page that shows its secret key."""
+    environment, _ = load_environment(request, environment_id, need="manage_keys")
+    issued = request.session.get(FORM_IDS, [])
+    if request.method == "GET":
+        form_id = secrets.token_urlsafe(16)
+        request.session[FORM_IDS] = [*issued, form_id][-_FORM_IDS_KEPT:]
+        form = ApiKeyCreateForm()
+    else:
+        form_id = request.POST.get("form_id", "")
+        if form_id not in issued:
+            messages.warning(
+                request,
+                "That add-key form was already used, so no new key was created. "
+                "A secret key is shown only once; add a new key if you need another one.",
+            )
+            return redirect(_list_url(environment))
+        form = ApiKeyCreateForm(request.POST)
+        if form.is_valid():
+            try:
+                key, secret = services.create_api_key(
+                    environment=environment,
+                    name=form.cleaned_data["name"],
+                    description=form.cleaned_data["description"],
+                    permission=form.cleaned_data["permission"],
+                    expires_at=form.expires_at(),
+                    actor=request.user,
+                    address=client_address(request),
+                )
+            except DomainError as exc:
+                form_error(form, exc, fields={"expires_at": "expires_on"})
+            else:
+                request.session[FORM_IDS] = [other for other in issued if other != form_id]
+                key.environment = environment
+                response = render(
+                    request,
+                    "apikeys/key_created.html",
+                    {"environment": environment, "key": key, "secret_key": secret, **_endpoint(request, environment)},
+                )
+                response["Cache-Control"] = "no-store"
+                return response
+    return render(
+        request, "apikeys/key_form.html", {"environment": environment, "form": form, "form_id": form_id, "tab": "api"}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@dashboard_view
+def key_edit(request, environment_id: int, key_id: int):
+    """Change a key's name and description; its access key is shown, never changed."""
+    environment, _ = load_environment(request, environment_id, need="manage_keys")
+    key = _key_or_404(environment, key_id)
+    form = ApiKeyEditForm(request.POST or None, initial={"name": key.name, "description": key.description})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_api_key(key=key, actor=request.user, address=client_address(request), **form.cleaned_data)
+        except DomainError as exc:
+            form_error(form, exc)
+        else:
+            messages.success(request, f"API key {key.access_key} saved.")
+            return redirect(_list_url(environment))
+    return render(
+        request, "apikeys/key_edit.html", {"environment": environment, "key": key, "form": form, "tab": "api"}
+    )
+
+
+@require_POST
+@dashboard_view
+def key_deactivate(request, environment_id: int, key_id: int):
+    """Deactivate a key: it is refused from the very next request on."""
+    environment, _ = load_environment(request, environment_id, need="manage_keys")
+    key = _key_or_404(environment, key_id)
+    try:
+        services.deactivate_api_key(key=key, actor=request.user, address=client_address(request))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"API key {key.access_key} deactivated: it can no longer be used.")
+    return redirect(next_or(request, _list_url(environment)))
+
+
+@require_POST
+@dashboard_view
+def key_activate(request, environment_id: int, key_id: int):
+    """Activate an inactive key again."""
+    environment, _ = load_environment(request, environment_id, need="manage_keys")
+    key = _key_or_404(environment, key_id)
+    try:
+        services.activate_api_key(key=key, actor=request.user, address=client_address(request))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"API key {key.access_key} activated: it can be used again.")
+    return redirect(next_or(request, _list_url(environment)))
+
+
+@require_http_methods(["GET", "POST"])
+@dashboard_view
+def key_delete(request, environment_id: int, key_id: int):
+    """Ask for confirmation, then delete an inactive key."""
+    environment, access = load_environment(request, environment_id, need="manage_keys")
+    key = _key_or_404(environment, key_id)
+    if request.method == "POST":
+        try:
+            services.delete_api_key(key=key, actor=request.user, address=client_address(request))
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"API key {key.access_key} deleted.")
+        return redirect(_list_url(environment))
+    if "delete" not in key_actions(key, request=request, can_manage=access.manage_keys):
+        messages.error(request, "Only an inactive key can be deleted: deactivate it first.")
+        return redirect(_list_url(environment))
+    return render(request, "apikeys/key_confirm_delete.html", {"environment": environment, "key": key, "tab": "api"})

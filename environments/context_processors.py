@@ -1,0 +1,31 @@
+"""Template context for every dashboard page: the access-control banner and the environment switcher."""
+
+from django.conf import settings
+from django.utils.functional import SimpleLazyObject
+
+from environments import selectors
+
+# The session key that remembers the environment a person last worked in (its id, nothing else).
+CURRENT_ENVIRONMENT = "current_environment"
+
+
+def current_environment(request):
+    """Return the remembered environment if the requester may still see it, else None."""
+    environment_id = request.session.get(CURRENT_ENVIRONMENT)
+    if not isinstance(environment_id, int):
+        return None
+    return selectors.visible_environment(actor=request.user, environment_id=environment_id)
+
+
+def dashboard(request):
+    """Add the banner text (when access control is off) and, lazily, the switcher's environments.
+
+    The lazy values cost no query on pages that do not show them (the admin, the browsable API).
+    """
+    return {
+        "access_control_off_notice": "" if settings.ACCESS_CONTROL else selectors.ACCESS_CONTROL_OFF,
+        "switcher_environments": SimpleLazyObject(
+            lambda: list(selectors.environments_visible_to(actor=request.user).order_by("name"))
+        ),
+        "current_environment": SimpleLazyObject(lambda: current_environment(request)),
+    }

@@ -1,0 +1,445 @@
+"""Dashboard pages for an environment's API keys: the API page, add (secret shown once), edit, lifecycle."""
+
+import datetime
+import logging
+import re
+
+import pytest
+from django.test import Client
+
+from apikeys import crypto, services
+from apikeys.models import ApiKey, Permission, State
+from environments.selectors import ACCESS_CONTROL_OFF
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def web():
+    """Return a factory of browser-like clients, signed in as ``user`` (or anonymous for None)."""
+
+    def make(user=None, **options):
+        client = Client(**options)
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return make
+
+
+def page_messages(response) -> list[str]:
+    return [str(message) for message in response.context["messages"]]
+
+
+def key_row(html: str, key) -> str:
+    """Return the HTML of the key's row in the keys table."""
+    match = re.search(rf'<tr class="key-row[^"]*" id="key-{key.pk}">(.*?)</tr>', html, re.S)
+    assert match, f"no row for key {key.pk}"
+    return match.group(1)
+
+
+def row_actions(html: str, key) -> set[str]:
+    """Return the names of the actions offered in the key's dropdown."""
+    return set(re.findall(r'class="menu-item[^"]*"[^>]*>([^<]+)<', key_row(html, key)))
+
+
+def open_add_form(client, environment) -> str:
+    """GET the add-key form and return the one-time form id it carries."""
+    response = client.get(f"/environments/{environment.pk}/api/keys/add/")
+    assert response.status_code == 200
+    return re.search(r'name="form_id" value="([^"]+)"', response.content.decode()).group(1)
+
+
+def create_key(client, environment, **data):
+    form_id = open_add_form(client, environment)
+    payload = {"name": "", "description": "", "permission": "read-write", "expires": "never", "form_id": form_id}
+    return client.post(f"/environments/{environment.pk}/api/keys/add/", {**payload, **data})
+
+
+def shown_value(html: str, element_id: str) -> str:
+    return re.search(rf'<output id="{element_id}"[^>]*>([^<]*)</output>', html).group(1)
+
+
+# --- The API page ---------------------------------------------------------------------------
+
+
+def test_api_page_shows_the_absolute_endpoint_and_filled_in_examples(web, owner, environment):
+    response = web(owner).get(f"/environments/{environment.pk}/api/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    endpoint = f"http://testserver/api/v1/environments/{environment.pk}/"
+    assert shown_value(html, "endpoint") == endpoint
+    assert f"curl -u ACCESS_KEY:SECRET_KEY {endpoint}" in html
+    assert "machine testserver login ACCESS_KEY password SECRET_KEY" in html
+    assert f"curl --netrc {endpoint}" in html
+    assert '<h1 class="env-name">production</h1>' in html
+
+
+def test_api_page_lists_the_keys_with_their_state_and_never_used(web, owner, environment, make_key):
+    active, _ = make_key(environment, name="deploy", description="CI deploys", permission=Permission.READ_ONLY)
+    inactive, _ = make_key(environment, name="old")
+    services.deactivate_api_key(key=inactive)
+    html = web(owner).get(f"/environments/{environment.pk}/api/").content.decode()
+    active_row, inactive_row = key_row(html, active), key_row(html, inactive)
+    assert '<span class="badge badge-active">Active</span>' in active_row
+    assert "deploy" in active_row and "CI deploys" in active_row and "Read-only" in active_row
+    assert f'<code class="access-key">{active.access_key}</code>' in active_row
+    assert '<td data-label="Last used" class="nowrap">Never</td>' in active_row
+    assert '<span class="badge badge-inactive">Inactive</span>' in inactive_row
+    assert f'id="key-{inactive.pk}"' in html and 'class="key-row key-inactive"' in html
+
+
+def test_expired_key_is_marked_expired(web, owner, environment, make_key, monkeypatch):
+    now = services._now()
+    key, _ = make_key(environment, expires_at=now + datetime.timedelta(hours=1))
+    ApiKey.objects.filter(pk=key.pk).update(expires_at=now - datetime.timedelta(hours=1))
+    html = web(owner).get(f"/environments/{environment.pk}/api/").content.decode()
+    assert '<span class="badge badge-expired">Expired</span>' in key_row(html, key)
+
+
+def test_key_used_once_shows_when(web, owner, environment, key_pair):
+    key, _ = key_pair
+    ApiKey.objects.filter(pk=key.pk).update(last_used_at=datetime.datetime(2030, 1, 2, 3, 4, tzinfo=datetime.UTC))
+    html = web(owner).get(f"/environments/{environment.pk}/api/").content.decode()
+    assert "2030-01-02 03:04" in key_row(html, key)
+
+
+def test_empty_table_says_there_are_no_keys_yet(web, owner, environment):
+    html = web(owner).get(f"/environments/{environment.pk}/api/").content.decode()
+    assert "There are no API keys for this environment yet." in html
+    assert "<table" not in html
+
+
+@pytest.mark.parametrize(
+    "state, shown",
+    [
+        pytest.param("", {"on", "off"}, id="all"),
+        pytest.param("active", {"on"}, id="active"),
+        pytest.param("inactive", {"off"}, id="inactive"),
+        pytest.param("bogus", {"on", "off"}, id="unknown-state-shows-all"),
+    ],
+)
+def test_keys_can_be_filtered_by_state(web, owner, environment, make_key, state, shown):
+    make_key(environment, name="on")
+    off, _ = make_key(environment, name="off")
+    services.deactivate_api_key(key=off)
+    response = web(owner).get(f"/environments/{environment.pk}/api/", {"state": state})
+    assert {row["key"].name for row in response.context["rows"]} == shown
+
+
+def test_filter_with_no_match_says_so(web, owner, environment, key_pair):
+    html = web(owner).get(f"/environments/{environment.pk}/api/", {"state": "inactive"}).content.decode()
+    assert "No inactive API keys in production." in html
+
+
+@pytest.mark.parametrize(
+    "who, state, actions",
+    [
+        pytest.param("owner", "active", {"Edit", "Deactivate", "View in API"}, id="owner-active"),
+        pytest.param("owner", "inactive", {"Edit", "Activate", "Delete…", "View in API"}, id="owner-inactive"),
+        pytest.param("member", "active", {"Edit", "Deactivate", "View in API"}, id="member-active"),
+        pytest.param("member", "inactive", {"Edit", "Activate", "Delete…", "View in API"}, id="member-inactive"),
+        pytest.param("reader", "active", {"View in API"}, id="read-only-active"),
+        pytest.param("reader", "inactive", {"View in API"}, id="read-only-inactive"),
+        pytest.param("superuser", "inactive", {"Edit", "Activate", "Delete…", "View in API"}, id="superuser"),
+    ],
+)
+def test_each_key_offers_exactly_the_actions_that_apply(web, request, environment, key_pair, who, state, actions):
+    key, _ = key_pair
+    if state == "inactive":
+        services.deactivate_api_key(key=key)
+    response = web(request.getfixturevalue(who)).get(f"/environments/{environment.pk}/api/")
+    html = response.content.decode()
+    assert row_actions(html, key) == actions
+    api_url = f"http://testserver/api/v1/environments/{environment.pk}/apikeys/{key.pk}/"
+    assert f'<a class="menu-item" href="{api_url}">View in API</a>' in key_row(html, key)
+    assert ("Add Environment API Key" in html) is (who != "reader")
+
+
+@pytest.mark.parametrize(
+    "who, status",
+    [
+        pytest.param("owner", 200, id="owner"),
+        pytest.param("member", 200, id="member"),
+        pytest.param("reader", 200, id="read-only"),
+        pytest.param("superuser", 200, id="superuser"),
+        pytest.param("outsider", 404, id="outsider"),
+    ],
+)
+def test_api_page_is_open_to_everyone_who_may_see_the_environment(web, request, environment, who, status):
+    assert web(request.getfixturevalue(who)).get(f"/environments/{environment.pk}/api/").status_code == status
+
+
+def test_api_page_needs_sign_in_when_access_control_is_on(web, environment):
+    response = web().get(f"/environments/{environment.pk}/api/")
+    assert response.status_code == 302
+    assert response["Location"] == f"/accounts/login/?next=/environments/{environment.pk}/api/"
+
+
+def test_api_page_is_open_with_a_banner_when_access_control_is_off(web, environment, key_pair, settings):
+    settings.ACCESS_CONTROL = False
+    key, _ = key_pair
+    response = web().get(f"/environments/{environment.pk}/api/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert ACCESS_CONTROL_OFF in html
+    assert row_actions(html, key) == {"Edit", "Deactivate", "View in API"}
+
+
+# --- Adding a key: the secret is shown exactly once ----------------------------------------
+
+
+def test_add_form_names_the_environment_and_has_labelled_fields(web, member, environment):
+    html = web(member).get(f"/environments/{environment.pk}/api/keys/add/").content.decode()
+    assert '<strong class="env-callout-name">production</strong>' in html
+    for field in ("name", "description", "expires_on"):
+        assert f'<label for="id_{field}">' in html
+    assert "<legend>Permission</legend>" in html
+    assert "<legend>Expires</legend>" in html
+
+
+def test_creating_a_key_shows_the_pair_once_with_no_store(web, member, environment, caplog):
+    client = web(member)
+    with caplog.at_level(logging.DEBUG):
+        response = create_key(client, environment, name="deploy", description="CI")
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
+    key = ApiKey.objects.get(environment=environment)
+    html = response.content.decode()
+    access_key, secret = shown_value(html, "access-key"), shown_value(html, "secret-key")
+    assert access_key == key.access_key
+    assert crypto.verify_secret(secret, key.secret_hash)
+    assert (key.name, key.description, key.state, key.permission) == ("deploy", "CI", State.ACTIVE, "read-write")
+    assert "<h1>API Key Created</h1>" in html
+    endpoint = f"http://testserver/api/v1/environments/{environment.pk}/"
+    assert f"curl -u {access_key}:{secret} {endpoint}" in html
+    assert f"machine testserver login {access_key} password {secret}" in html
+    assert "This is the only time it is shown" in html
+    assert f'href="/environments/{environment.pk}/api/">Close</a>' in html
+    # Never in the session, a log, a message or any later page.
+    assert secret not in str(dict(client.session.items()))
+    assert secret not in caplog.text
+    for url in (f"/environments/{environment.pk}/api/", f"/environments/{environment.pk}/api/keys/{key.pk}/edit/"):
+        assert secret not in client.get(url).content.decode()
+
+
+def test_sending_the_create_form_again_creates_nothing_and_shows_no_secret(web, member, environment):
+    client = web(member)
+    form_id = open_add_form(client, environment)
+    data = {"name": "once", "permission": "read-write", "expires": "never", "form_id": form_id}
+    first = client.post(f"/environments/{environment.pk}/api/keys/add/", data)
+    secret = shown_value(first.content.decode(), "secret-key")
+    again = client.post(f"/environments/{environment.pk}/api/keys/add/", data, follow=True)
+    assert again.redirect_chain == [(f"/environments/{environment.pk}/api/", 302)]
+    assert ApiKey.objects.filter(environment=environment).count() == 1
+    assert secret not in again.content.decode()
+    assert "no new key was created" in page_messages(again)[0]
+
+
+def test_a_made_up_form_id_creates_nothing(web, member, environment):
+    client = web(member)
+    response = client.post(
+        f"/environments/{environment.pk}/api/keys/add/",
+        {"name": "x", "permission": "read-write", "expires": "never", "form_id": "made-up"},
+    )
+    assert response.status_code == 302
+    assert not ApiKey.objects.exists()
+
+
+def test_a_read_only_key_with_an_expiry_date(web, member, environment, monkeypatch):
+    response = create_key(web(member), environment, permission="read-only", expires="date", expires_on="2999-12-31")
+    assert response.status_code == 200
+    key = ApiKey.objects.get(environment=environment)
+    assert key.permission == Permission.READ_ONLY
+    assert key.expires_at == datetime.datetime(2999, 12, 31, tzinfo=datetime.UTC)
+
+
+def test_an_expiry_date_is_ignored_for_a_key_that_never_expires(web, member, environment):
+    assert create_key(web(member), environment, expires="never", expires_on="2999-12-31").status_code == 200
+    assert ApiKey.objects.get(environment=environment).expires_at is None
+
+
+@pytest.mark.parametrize(
+    "data, field, message",
+    [
+        pytest.param({"expires": "date"}, "expires_on", "Choose the date", id="date-missing"),
+        pytest.param({"expires": "date", "expires_on": "2001-01-01"}, "expires_on", "must be in the future", id="past"),
+        pytest.param({"expires": "date", "expires_on": "31/12/2999"}, "expires_on", "valid date", id="bad-date"),
+        pytest.param({"permission": "admin"}, "permission", "Select a valid choice", id="unknown-permission"),
+        pytest.param({"name": "n" * 101}, "name", "at most 100 characters", id="long-name"),
+    ],
+)
+def test_bad_input_is_shown_next_to_its_field_and_creates_nothing(web, member, environment, data, field, message):
+    client = web(member)
+    response = create_key(client, environment, **data)
+    assert response.status_code == 200
+    assert message in " ".join(response.context["form"].errors[field])
+    assert f'id="id_{field}_error"' in response.content.decode()
+    assert not ApiKey.objects.exists()
+    # The same form can be corrected and sent again.
+    form_id = response.context["form_id"]
+    fixed = client.post(
+        f"/environments/{environment.pk}/api/keys/add/",
+        {"name": "ok", "permission": "read-write", "expires": "never", "form_id": form_id},
+    )
+    assert fixed.status_code == 200
+    assert ApiKey.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "who, status", [pytest.param("reader", 403, id="read-only"), pytest.param("outsider", 404, id="outsider")]
+)
+def test_only_key_managers_add_keys(web, request, environment, who, status):
+    client = web(request.getfixturevalue(who))
+    assert client.get(f"/environments/{environment.pk}/api/keys/add/").status_code == status
+    response = client.post(
+        f"/environments/{environment.pk}/api/keys/add/", {"permission": "read-write", "expires": "never"}
+    )
+    assert response.status_code == status
+    assert not ApiKey.objects.exists()
+
+
+def test_anyone_may_add_a_key_when_access_control_is_off(web, environment, settings):
+    settings.ACCESS_CONTROL = False
+    response = create_key(web(), environment, name="open")
+    assert response.status_code == 200
+    assert ACCESS_CONTROL_OFF in response.content.decode()
+    assert ApiKey.objects.get().name == "open"
+
+
+# --- Edit, deactivate, activate, delete -----------------------------------------------------
+
+
+def test_editing_changes_name_and_description_only(web, member, environment, key_pair):
+    key, _ = key_pair
+    client = web(member)
+    page = client.get(f"/environments/{environment.pk}/api/keys/{key.pk}/edit/").content.decode()
+    assert f'<code class="access-key" id="access-key">{key.access_key}</code>' in page
+    response = client.post(
+        f"/environments/{environment.pk}/api/keys/{key.pk}/edit/",
+        {"name": "renamed", "description": "new", "permission": "read-only", "access_key": "EKHACKED"},
+        follow=True,
+    )
+    before = key.access_key
+    key.refresh_from_db()
+    assert (key.name, key.description, key.permission, key.access_key) == ("renamed", "new", "read-write", before)
+    assert page_messages(response) == [f"API key {key.access_key} saved."]
+
+
+def test_deactivating_and_activating_a_key(web, member, environment, key_pair):
+    key, _ = key_pair
+    client = web(member)
+    url = f"/environments/{environment.pk}/api/keys/{key.pk}/"
+    response = client.post(url + "deactivate/", follow=True)
+    key.refresh_from_db()
+    assert key.state == State.INACTIVE
+    assert response.redirect_chain == [(f"/environments/{environment.pk}/api/", 302)]
+    assert page_messages(response) == [f"API key {key.access_key} deactivated: it can no longer be used."]
+    response = client.post(url + "activate/", follow=True)
+    key.refresh_from_db()
+    assert key.state == State.ACTIVE
+    assert page_messages(response) == [f"API key {key.access_key} activated: it can be used again."]
+
+
+def test_an_action_that_no_longer_applies_is_refused_with_a_message(web, member, environment, key_pair):
+    key, _ = key_pair
+    response = web(member).post(f"/environments/{environment.pk}/api/keys/{key.pk}/activate/", follow=True)
+    key.refresh_from_db()
+    assert key.state == State.ACTIVE
+    assert page_messages(response) == ["This API key is already active."]
+
+
+def test_lifecycle_actions_return_to_the_filtered_list(web, member, environment, key_pair):
+    key, _ = key_pair
+    next_url = f"/environments/{environment.pk}/api/?state=active"
+    response = web(member).post(f"/environments/{environment.pk}/api/keys/{key.pk}/deactivate/", {"next": next_url})
+    assert response["Location"] == next_url
+    elsewhere = web(member).post(
+        f"/environments/{environment.pk}/api/keys/{key.pk}/activate/", {"next": "https://evil.example/"}
+    )
+    assert elsewhere["Location"] == f"/environments/{environment.pk}/api/"
+
+
+@pytest.mark.parametrize("action", ["deactivate", "activate"])
+def test_lifecycle_actions_need_a_post(web, member, environment, key_pair, action):
+    key, _ = key_pair
+    assert web(member).get(f"/environments/{environment.pk}/api/keys/{key.pk}/{action}/").status_code == 405
+
+
+def test_deleting_an_active_key_is_refused(web, member, environment, key_pair):
+    key, _ = key_pair
+    client = web(member)
+    url = f"/environments/{environment.pk}/api/keys/{key.pk}/delete/"
+    confirm = client.get(url, follow=True)
+    assert confirm.redirect_chain == [(f"/environments/{environment.pk}/api/", 302)]
+    assert page_messages(confirm) == ["Only an inactive key can be deleted: deactivate it first."]
+    response = client.post(url, follow=True)
+    assert ApiKey.objects.filter(pk=key.pk).exists()
+    assert page_messages(response) == ["Deactivate this API key before deleting it."]
+
+
+def test_deleting_an_inactive_key_asks_first(web, member, environment, key_pair):
+    key, _ = key_pair
+    services.deactivate_api_key(key=key)
+    client = web(member)
+    url = f"/environments/{environment.pk}/api/keys/{key.pk}/delete/"
+    confirm = client.get(url)
+    assert confirm.status_code == 200
+    assert f'<code class="access-key">{key.access_key}</code>' in confirm.content.decode()
+    assert ApiKey.objects.filter(pk=key.pk).exists()
+    response = client.post(url, follow=True)
+    assert not ApiKey.objects.filter(pk=key.pk).exists()
+    assert page_messages(response) == [f"API key {key.access_key} deleted."]
+
+
+@pytest.mark.parametrize(
+    "who, status", [pytest.param("reader", 403, id="read-only"), pytest.param("outsider", 404, id="outsider")]
+)
+@pytest.mark.parametrize("action", ["edit", "deactivate", "activate", "delete"])
+def test_only_key_managers_change_keys(web, request, environment, key_pair, who, status, action):
+    key, _ = key_pair
+    response = web(request.getfixturevalue(who)).post(
+        f"/environments/{environment.pk}/api/keys/{key.pk}/{action}/", {"name": "hijacked"}
+    )
+    assert response.status_code == status
+    key.refresh_from_db()
+    assert (key.name, key.state) == ("deploy", State.ACTIVE)
+
+
+def test_a_key_of_another_environment_is_not_found(web, owner, environment, other_environment, make_key):
+    foreign, _ = make_key(other_environment)
+    for action in ("edit", "deactivate", "delete"):
+        response = web(owner).post(f"/environments/{environment.pk}/api/keys/{foreign.pk}/{action}/")
+        assert response.status_code == 404
+    foreign.refresh_from_db()
+    assert foreign.state == State.ACTIVE
+
+
+def test_key_posts_without_a_csrf_token_are_refused(web, member, environment, key_pair):
+    key, _ = key_pair
+    client = web(member, enforce_csrf_checks=True)
+    form_id = open_add_form(client, environment)
+    base = f"/environments/{environment.pk}/api/keys/"
+    for url, data in [
+        (base + "add/", {"permission": "read-write", "expires": "never", "form_id": form_id}),
+        (f"{base}{key.pk}/edit/", {"name": "sneaky"}),
+        (f"{base}{key.pk}/deactivate/", {}),
+        (f"{base}{key.pk}/delete/", {}),
+    ]:
+        assert client.post(url, data).status_code == 403, url
+    key.refresh_from_db()
+    assert (key.name, key.state) == ("deploy", State.ACTIVE)
+    assert ApiKey.objects.count() == 1
+
+
+def test_key_posts_with_the_csrf_token_are_accepted(web, member, environment, key_pair):
+    key, _ = key_pair
+    client = web(member, enforce_csrf_checks=True)
+    page = client.get(f"/environments/{environment.pk}/api/").content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    response = client.post(
+        f"/environments/{environment.pk}/api/keys/{key.pk}/deactivate/", {"csrfmiddlewaretoken": token}
+    )
+    assert response.status_code == 302
+    key.refresh_from_db()
+    assert key.state == State.INACTIVE
