@@ -8,10 +8,11 @@ import logging
 from collections.abc import Mapping
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.views import defaults
-from rest_framework import exceptions, pagination, serializers, status
+from rest_framework import exceptions, pagination, parsers, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
@@ -42,8 +43,19 @@ class Pagination(pagination.PageNumberPagination):
     max_page_size = 500
 
 
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, refusing JSON nested too deeply to parse as a bad request (not a 500)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        """Return the parsed JSON, or raise ParseError."""
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError("JSON parse error - nested too deeply.") from None
+
+
 class StrictFieldsMixin:
-    """Refuse input fields that are read-only or unknown, naming each one.
+    """Refuse input fields that are read-only or unknown, naming each one, and text that is not a string.
 
     ``immutable_fields`` maps field names to the message given when a client tries to set them.
     """
@@ -63,9 +75,22 @@ class StrictFieldsMixin:
                     errors[name] = [exceptions.ErrorDetail(message, code="read_only_field")]
                 else:
                     errors[name] = [exceptions.ErrorDetail("Unknown field.", code="unknown_field")]
+            for name, field in self.fields.items():
+                # DRF turns 123 or true into "123" or "True"; a number where text belongs is a mistake.
+                value = data.get(name)
+                if isinstance(field, serializers.CharField) and value is not None and not isinstance(value, str):
+                    errors.setdefault(name, [exceptions.ErrorDetail("Not a valid string.", code="invalid")])
             if errors:
                 raise serializers.ValidationError(errors)
         return super().to_internal_value(data)
+
+
+class RequestTooLarge(exceptions.APIException):
+    """The request body is over DATA_UPLOAD_MAX_MEMORY_SIZE."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "request_too_large"
 
 
 def _validation_code(detail) -> str:
@@ -101,6 +126,10 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):
+        exc = RequestTooLarge()
+    elif isinstance(exc, SuspiciousOperation):
+        exc = exceptions.ParseError("Bad request.", code="bad_request")
 
     if isinstance(exc, exceptions.ValidationError):
         set_rollback()

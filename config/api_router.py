@@ -2,8 +2,9 @@
 
 from django.conf import settings
 from django.urls import include, path
+from drf_spectacular.utils import extend_schema, inline_serializer
 from drf_spectacular.views import SpectacularAPIView
-from rest_framework import routers
+from rest_framework import routers, serializers
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
@@ -18,6 +19,18 @@ ACCESS_CONTROL_OFF = "Access control is not configured: anyone who can reach thi
 class ApiRoot(APIView):
     """The API root: links to every part of the API, and to your key's environment endpoint."""
 
+    @extend_schema(
+        responses=inline_serializer(
+            "ApiRoot",
+            {
+                "type": serializers.CharField(),
+                "version": serializers.CharField(),
+                "access_control": serializers.BooleanField(),
+                "links": serializers.DictField(child=serializers.URLField()),
+                "warning": serializers.CharField(required=False),
+            },
+        )
+    )
     def get(self, request, format=None):
         links = {
             "environments": reverse("api:environment-list", request=request, format=format),

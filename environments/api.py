@@ -3,6 +3,7 @@
 from functools import cached_property
 
 from django.http import Http404
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 
@@ -121,6 +122,7 @@ class MembershipViewSet(
         )
         return Response(self.get_serializer(membership).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=MembershipRoleSerializer, responses={200: MembershipSerializer})
     def partial_update(self, request, *args, **kwargs):
         membership = self.get_object()
         serializer = MembershipRoleSerializer(data=request.data)
