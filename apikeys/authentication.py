@@ -5,7 +5,7 @@ import binascii
 
 from rest_framework import authentication, exceptions
 
-from apikeys import services
+from apikeys import services, throttling
 from apikeys.models import ApiKey
 from config.client import client_address
 from environments import audit
@@ -54,7 +54,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
     Requests without that header are left to the next authentication class. A wrong or unknown
     pair gets one generic message; only once the secret has verified does the message say that the
-    key is inactive or expired.
+    key is inactive or expired. Failures count towards the brute-force limits of
+    ``apikeys.throttling``; over a limit the answer is 429 and no secret is checked.
     """
 
     def authenticate(self, request):
@@ -63,10 +64,16 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         scheme, _, credentials = header.strip().partition(" ")
         if scheme.lower() != "basic":
             return None
-        access_key, secret = self._decode(credentials.strip())
+        try:
+            access_key, secret = self._decode(credentials.strip())
+        except exceptions.AuthenticationFailed as exc:
+            throttling.record_failure(request, access_key=None, code=exc.get_codes())
+            raise
+        throttling.refuse_if_over_limit(request, access_key=access_key)
         try:
             key = services.authenticate_api_key(access_key=access_key, secret=secret)
         except DomainError as exc:
+            throttling.record_failure(request, access_key=access_key, code=exc.code)
             audit.record_refused_authentication(access_key=access_key, address=client_address(request), reason=exc.code)
             raise exceptions.AuthenticationFailed(exc.message, code=exc.code) from None
         return ApiKeyUser(key), key

@@ -8,10 +8,12 @@ import logging
 from collections.abc import Mapping
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, HttpResponsePermanentRedirect, JsonResponse
 from django.urls import Resolver404, resolve
-from django.views import defaults
+from django.views import csrf, defaults
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, pagination, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -44,7 +46,7 @@ class Pagination(pagination.PageNumberPagination):
 
 
 class StrictFieldsMixin:
-    """Refuse input fields that are read-only or unknown, naming each one.
+    """Refuse input fields that are read-only or unknown, naming each one, and text that is not a string.
 
     ``immutable_fields`` maps field names to the message given when a client tries to set them.
     """
@@ -64,9 +66,22 @@ class StrictFieldsMixin:
                     errors[name] = [exceptions.ErrorDetail(message, code="read_only_field")]
                 else:
                     errors[name] = [exceptions.ErrorDetail("Unknown field.", code="unknown_field")]
+            for name, field in self.fields.items():
+                # DRF turns 123 or true into "123" or "True"; a number where text belongs is a mistake.
+                value = data.get(name)
+                if isinstance(field, serializers.CharField) and value is not None and not isinstance(value, str):
+                    errors.setdefault(name, [exceptions.ErrorDetail("Not a valid string.", code="invalid")])
             if errors:
                 raise serializers.ValidationError(errors)
         return super().to_internal_value(data)
+
+
+class RequestTooLarge(exceptions.APIException):
+    """The request body is over DATA_UPLOAD_MAX_MEMORY_SIZE."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "request_too_large"
 
 
 def _validation_code(detail) -> str:
@@ -102,6 +117,10 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):
+        exc = RequestTooLarge()
+    elif isinstance(exc, SuspiciousOperation):
+        exc = exceptions.ParseError("Bad request.", code="bad_request")
 
     if isinstance(exc, exceptions.ValidationError):
         set_rollback()
@@ -164,6 +183,13 @@ def handler403(request, exception=None):
     return defaults.permission_denied(request, exception)
 
 
+def csrf_failure(request, reason=""):
+    """Answer a failed CSRF check: JSON under /api/, the dashboard's "form expired" page elsewhere."""
+    if _is_api(request):
+        return JsonResponse(_error("csrf_failed", f"CSRF check failed: {reason}"), status=403)
+    return csrf.csrf_failure(request, reason)
+
+
 def handler404(request, exception=None):
     """Answer an unknown URL: JSON under /api/, the dashboard's page elsewhere."""
     if _is_api(request):
@@ -171,6 +197,7 @@ def handler404(request, exception=None):
     return defaults.page_not_found(request, exception)
 
 
+@csrf_exempt
 def not_found(request, *args, **kwargs):
     """Answer a URL under /api/ that no endpoint matches with a JSON 404, DEBUG or not.
 

@@ -99,6 +99,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://envkeys")}
 
+# The largest request body accepted (bytes): the biggest valid API payload is a few KB, so this
+# refuses (413) bodies that could only be abuse before they are parsed.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=64 * 1024)
+
 # --- Authentication ---------------------------------------------------------------------------
 
 PASSWORD_HASHERS = [
@@ -114,6 +118,21 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+AUTHENTICATION_BACKENDS = ["environments.backends.ThrottledModelBackend"]
+
+# Brute-force limits: how many failures are allowed per fixed window, as "<count>/<period>"
+# ("10/min", "5/15m", "100/hour"); an empty value turns a limit off. Over a limit the API answers
+# 429 with Retry-After and checks no secret; the sign-in page says when to try again.
+# API keys: failures from one client address (an IPv6 /64 counts as one address)...
+AUTH_FAILURE_RATE_PER_ADDRESS = env.str("AUTH_FAILURE_RATE_PER_ADDRESS", default="60/min")
+# ...and failures with one access key, which then refuses it to the addresses that failed with it.
+AUTH_FAILURE_RATE_PER_KEY = env.str("AUTH_FAILURE_RATE_PER_KEY", default="10/min")
+# Dashboard sign-in: failures from one address, and for one username from one address.
+SIGNIN_FAILURE_RATE_PER_ADDRESS = env.str("SIGNIN_FAILURE_RATE_PER_ADDRESS", default="30/15m")
+SIGNIN_FAILURE_RATE_PER_USERNAME = env.str("SIGNIN_FAILURE_RATE_PER_USERNAME", default="5/15m")
+
+CSRF_FAILURE_VIEW = "config.api.csrf_failure"
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
@@ -143,10 +162,15 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["environments.permissions.PassesAccessControl"],
+    "DEFAULT_PARSER_CLASSES": [
+        "config.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "config.api.Pagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "config.api.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.schema.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 

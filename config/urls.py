@@ -1,11 +1,18 @@
 """URL wiring: the dashboard, sign-in, the Django admin and the REST API under /api/v1/."""
 
 from django.contrib import admin
+from django.contrib.auth.views import LoginView
 from django.urls import include, path, re_path
 
 from config.api import not_found
+from environments.auth_forms import AdminSignInForm, SignInForm
+
+# The admin's sign-in says "try again in N minutes" too when over the failed sign-in limit.
+admin.site.login_form = AdminSignInForm
 
 urlpatterns = [
+    # Before any include("django.contrib.auth.urls"), so that this sign-in view wins.
+    path("accounts/login/", LoginView.as_view(authentication_form=SignInForm), name="login"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api_router", namespace="api")),
     path("api/auth/", include("rest_framework.urls")),

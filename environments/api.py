@@ -130,6 +130,7 @@ class MembershipViewSet(
         )
         return Response(self.get_serializer(membership).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=MembershipRoleSerializer, responses={200: MembershipSerializer})
     def partial_update(self, request, *args, **kwargs):
         membership = self.get_object()
         serializer = MembershipRoleSerializer(data=request.data)

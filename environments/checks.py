@@ -1,9 +1,17 @@
-"""System checks: warn loudly when access control is off."""
+"""System checks: warn loudly when access control is off; refuse unreadable brute-force limits."""
 
 from django.conf import settings
-from django.core.checks import Warning, register
+from django.core.checks import Error, Warning, register
 
+from config.throttling import parse_rate
 from environments.selectors import ACCESS_CONTROL_OFF
+
+FAILURE_RATE_SETTINGS = [
+    "AUTH_FAILURE_RATE_PER_ADDRESS",
+    "AUTH_FAILURE_RATE_PER_KEY",
+    "SIGNIN_FAILURE_RATE_PER_ADDRESS",
+    "SIGNIN_FAILURE_RATE_PER_USERNAME",
+]
 
 
 @register()
@@ -18,3 +26,15 @@ def access_control_check(app_configs, **kwargs):
             id="envkeys.W001",
         )
     ]
+
+
+@register()
+def failure_rates_check(app_configs, **kwargs):
+    """Refuse a brute-force limit that is not a rate such as "10/min" or "5/15m"."""
+    errors = []
+    for name in FAILURE_RATE_SETTINGS:
+        try:
+            parse_rate(getattr(settings, name))
+        except ValueError as exc:
+            errors.append(Error(f"{name}: {exc}", hint='Use "<count>/<period>", e.g. "10/min".', id="envkeys.E001"))
+    return errors

@@ -1,11 +1,14 @@
 """Shared fixtures: users in every role, environments, keys, and API clients."""
 
 import base64
+import uuid
 
 import pytest
 from rest_framework.test import APIClient
 
 from apikeys import services as key_services
+from apikeys.throttling import recently_failed
+from config.throttling import FailureRateThrottle
 from environments import services as environment_services
 from environments.models import Role
 
@@ -13,6 +16,18 @@ from environments.models import Role
 def basic_auth(access_key: str, secret: str) -> str:
     """Return the Authorization header value that ``curl -u ACCESS:SECRET`` sends."""
     return "Basic " + base64.b64encode(f"{access_key}:{secret}".encode()).decode()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_failure_counts(monkeypatch):
+    """Start every test with no failed-authentication counts, so limits never leak between tests.
+
+    Counters live in the cache (shared with other test processes when CACHE_URL is Redis, so they
+    are namespaced per test rather than cleared) and in each process's memory.
+    """
+    namespace = f"envkeys:test-{uuid.uuid4().hex[:12]}:"
+    monkeypatch.setattr(FailureRateThrottle, "cache_format", namespace + FailureRateThrottle.cache_format)
+    recently_failed.clear()
 
 
 @pytest.fixture

@@ -58,3 +58,33 @@ def test_a_format_the_api_does_not_speak_is_a_406(key_client, environment):
 
     assert response.status_code == 406
     assert response.json()["code"] == "not_acceptable"
+
+
+def test_a_signed_in_post_to_an_unknown_api_url_is_a_json_404_not_a_csrf_page(owner, db):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(owner)
+    response = browser.post("/api/v1/environments/abc/apikeys/", {})
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_a_failed_csrf_check_under_api_is_json(db):
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post("/api/auth/login/", {"username": "x", "password": "y"})
+
+    assert response.status_code == 403
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "csrf_failed"
+
+
+def test_a_failed_csrf_check_on_a_dashboard_page_is_the_html_page(db):
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post("/accounts/login/", {"username": "x", "password": "y"})
+
+    assert response.status_code == 403
+    assert response["Content-Type"].startswith("text/html")

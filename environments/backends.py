@@ -1,0 +1,67 @@
+"""Signing in to the dashboard and the admin: Django's ModelBackend behind a limit on failures.
+
+Failures are counted per address and per username from one address (never per username alone,
+which would let anyone lock a person out from anywhere). Over either limit the sign-in is refused
+before the password is checked, even a correct one, until the window ends.
+"""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
+from django.core.exceptions import PermissionDenied
+
+from config import throttling
+from config.client import client_address
+
+
+class AddressSignInThrottle(throttling.FailureRateThrottle):
+    """Failed sign-ins from one client address (an IPv6 /64 counts as one)."""
+
+    scope = "signin-address"
+    setting = "SIGNIN_FAILURE_RATE_PER_ADDRESS"
+
+    def get_ident(self, request):
+        return throttling.address_ident(client_address(request))
+
+
+class UsernameSignInThrottle(throttling.FailureRateThrottle):
+    """Failed sign-ins for one username from one client address."""
+
+    scope = "signin-username"
+    setting = "SIGNIN_FAILURE_RATE_PER_USERNAME"
+
+    def __init__(self, username: str):
+        self.username = username
+        super().__init__()
+
+    def get_ident(self, request):
+        address = throttling.address_ident(client_address(request))
+        return f"{address}-{throttling.text_ident(self.username)}"
+
+
+def _throttles(username: str):
+    return [AddressSignInThrottle(), UsernameSignInThrottle(username)]
+
+
+def sign_in_retry_after(request, username: str | None) -> int | None:
+    """Return the seconds until this address may try to sign in as ``username`` again, or None."""
+    waits = [throttle.wait() for throttle in _throttles(username or "") if not throttle.allow_request(request)]
+    return max(waits) if waits else None
+
+
+class ThrottledModelBackend(ModelBackend):
+    """ModelBackend that refuses an address (or an address and username) with too many failures."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        """Return the user, None on a wrong password (counted), or raise PermissionDenied if over a limit."""
+        if request is None:
+            # No client to count against (the test client's login(), scripts).
+            return super().authenticate(request, username=username, password=password, **kwargs)
+        if username is None:
+            username = kwargs.get(get_user_model().USERNAME_FIELD)
+        if sign_in_retry_after(request, username) is not None:
+            raise PermissionDenied("Too many failed sign-ins.")
+        user = super().authenticate(request, username=username, password=password, **kwargs)
+        if user is None:
+            for throttle in _throttles(username or ""):
+                throttle.record_failure(request)
+        return user
