@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from gunicorn.config import KNOWN_SETTINGS
 
 # A request that gets no answer in this time fails the test instead of hanging the suite.
 REQUEST_TIMEOUT = 60
@@ -139,6 +140,9 @@ def start_app_server(*, name: str, env: dict, log_dir: Path, workers: int = 1) -
         "--access-logfile",
         "-",
     ]
+    if any(setting.name == "control_socket_disable" for setting in KNOWN_SETTINGS):
+        # gunicorn 25+ opens a control socket at one path per user; servers must not share it.
+        command.append("--no-control-socket")
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             command,
