@@ -1,6 +1,9 @@
 """Django admin for environment API keys: every change goes through apikeys.services."""
 
+from django import forms
 from django.contrib import admin, messages
+from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.html import format_html
 
 from apikeys import services
@@ -9,9 +12,23 @@ from config.client import client_address
 from environments.exceptions import DomainError
 
 
+class ApiKeyForm(forms.ModelForm):
+    """Refuses, next to the field, an expiry the create service would refuse."""
+
+    def clean_expires_at(self):
+        expires_at = self.cleaned_data["expires_at"]
+        try:
+            services.ensure_future_expiry(expires_at=expires_at)
+        except DomainError as exc:
+            raise forms.ValidationError(exc.message) from exc
+        return expires_at
+
+
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
     """Keys are created, edited, (de)activated and deleted through the same services as the API."""
+
+    form = ApiKeyForm
 
     list_display = [
         "access_key",
@@ -85,16 +102,27 @@ class ApiKeyAdmin(admin.ModelAdmin):
             key.created_at,
         )
         obj._state.adding = False
-        self.message_user(
-            request,
-            format_html(
-                "Access key (username): <code>{}</code><br>Secret key (password): <code>{}</code><br>"
-                "Copy the secret key now: it will not be shown again.",
-                key.access_key,
-                secret,
+        # Kept on this in-memory object only, for response_add to render once.
+        obj.new_secret_key = secret
+
+    def response_add(self, request, obj, post_url_continue=None):
+        """Show the new key pair once, in this response: never in a message cookie, session or URL."""
+        secret = getattr(obj, "new_secret_key", None)
+        if secret is None:
+            return super().response_add(request, obj, post_url_continue)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "API key created",
+            "opts": self.opts,
+            "key": obj,
+            "secret_key": secret,
+            "endpoint": request.build_absolute_uri(
+                reverse("api:environment-detail", kwargs={"pk": obj.environment_id})
             ),
-            messages.WARNING,
-        )
+        }
+        response = TemplateResponse(request, "admin/apikeys/apikey/created.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
 
     def delete_model(self, request, obj):
         services.delete_api_key(key=obj, actor=request.user, address=client_address(request))

@@ -1,16 +1,16 @@
 """REST API for an environment's API keys: thin viewset over services and selectors."""
 
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from apikeys import selectors, services
-from apikeys.models import State
 from apikeys.serializers import (
     ApiKeyCreatedSerializer,
     ApiKeyCreateSerializer,
+    ApiKeyFilterSerializer,
     ApiKeySerializer,
     ApiKeyUpdateSerializer,
 )
@@ -27,7 +27,7 @@ class ApiKeyViewSet(EnvironmentScopedMixin, viewsets.GenericViewSet):
     lookup_value_regex = "[0-9]+"
 
     def get_queryset(self):
-        return selectors.keys_of_environment(environment=self.environment, state=self.request.query_params.get("state"))
+        return selectors.keys_of_environment(environment=self.environment)
 
     def get_serializer_context(self):
         context = super().get_serializer_context()
@@ -45,10 +45,13 @@ class ApiKeyViewSet(EnvironmentScopedMixin, viewsets.GenericViewSet):
     def _respond(self, key, *, http_status=status.HTTP_200_OK):
         return Response(ApiKeySerializer(key, context=self.get_serializer_context()).data, status=http_status)
 
-    @extend_schema(parameters=[OpenApiParameter("state", enum=State.values, description="Only keys in this state.")])
+    @extend_schema(parameters=[ApiKeyFilterSerializer])
     def list(self, request, *args, **kwargs):
-        """List the environment's keys, newest first."""
-        page = self.paginate_queryset(self.get_queryset())
+        """List the environment's keys, newest first; ``?state=active|inactive`` filters them."""
+        filters = ApiKeyFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        keys = selectors.keys_of_environment(environment=self.environment, state=filters.validated_data.get("state"))
+        page = self.paginate_queryset(keys)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(request=ApiKeyCreateSerializer, responses={201: ApiKeyCreatedSerializer})

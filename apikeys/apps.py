@@ -9,3 +9,7 @@ class ApikeysConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "apikeys"
     verbose_name = "Environment API keys"
+
+    def ready(self):
+        """Register the OpenAPI description of the key authentication."""
+        from apikeys import schema  # noqa: F401

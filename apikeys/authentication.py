@@ -7,6 +7,8 @@ from rest_framework import authentication, exceptions
 
 from apikeys import services
 from apikeys.models import ApiKey
+from config.client import client_address
+from environments import audit
 from environments.exceptions import DomainError
 
 REALM = "envkeys"
@@ -65,6 +67,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         try:
             key = services.authenticate_api_key(access_key=access_key, secret=secret)
         except DomainError as exc:
+            audit.record_refused_authentication(access_key=access_key, address=client_address(request), reason=exc.code)
             raise exceptions.AuthenticationFailed(exc.message, code=exc.code) from None
         return ApiKeyUser(key), key
 

@@ -87,6 +87,14 @@ class ApiKeySerializer(StrictFieldsMixin, serializers.ModelSerializer):
         return key_actions(obj, request=self.context["request"], can_manage=self.context.get("can_manage", False))
 
 
+class ApiKeyFilterSerializer(serializers.Serializer):
+    """Query parameters of the key list."""
+
+    state = serializers.ChoiceField(
+        choices=State.choices, required=False, allow_blank=True, help_text="Only keys in this state."
+    )
+
+
 class ApiKeyCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     """Input for creating a key: everything optional."""
 

@@ -15,8 +15,9 @@ from django.utils import timezone
 
 from apikeys import crypto, selectors
 from apikeys.models import ApiKey, Permission, State
+from environments import audit
 from environments.exceptions import DomainError
-from environments.models import Environment
+from environments.models import AuditAction, Environment
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +28,12 @@ INVALID_CREDENTIALS = "Invalid access key or secret key."
 def _now() -> datetime.datetime:
     """Return the current time; tests replace this to move the clock."""
     return timezone.now()
+
+
+def ensure_future_expiry(*, expires_at: datetime.datetime | None) -> None:
+    """Raise DomainError unless ``expires_at`` is None (never expires) or in the future."""
+    if expires_at is not None and expires_at <= _now():
+        raise DomainError("The expiry time must be in the future.", code="invalid", field="expires_at")
 
 
 def create_api_key(
@@ -42,8 +49,7 @@ def create_api_key(
     """Create an active key in the environment; return it with its secret key (shown once)."""
     if permission not in Permission.values:
         raise DomainError(f"Unknown permission {permission!r}.", code="invalid", field="permission")
-    if expires_at is not None and expires_at <= _now():
-        raise DomainError("The expiry time must be in the future.", code="invalid", field="expires_at")
+    ensure_future_expiry(expires_at=expires_at)
     secret = crypto.generate_secret_key()
     for attempt in range(_ACCESS_KEY_ATTEMPTS):
         try:
@@ -56,6 +62,17 @@ def create_api_key(
                     secret_hash=crypto.hash_secret(secret),
                     permission=permission,
                     expires_at=expires_at,
+                )
+                audit.record(
+                    action=AuditAction.APIKEY_CREATED,
+                    environment=environment,
+                    actor=actor,
+                    address=address,
+                    target=key.access_key,
+                    changes={
+                        field: [None, getattr(key, field)]
+                        for field in ("name", "description", "permission", "expires_at")
+                    },
                 )
             return key, secret
         except IntegrityError:
@@ -71,25 +88,50 @@ def update_api_key(
     *, key: ApiKey, name: str | None = None, description: str | None = None, actor=None, address: str = ""
 ) -> ApiKey:
     """Change a key's name and/or description; nothing else about a key can change."""
-    changes = {}
+    values = {}
     if name is not None:
-        changes["name"] = name.strip()
+        values["name"] = name.strip()
     if description is not None:
-        changes["description"] = description
+        values["description"] = description
+    if not values:
+        return key
     with transaction.atomic():
-        if changes and not ApiKey.objects.filter(pk=key.pk).update(**changes):
+        # Read the values being replaced under a lock: the caller's object may already hold the new ones.
+        before = ApiKey.objects.select_for_update().filter(pk=key.pk).values(*values).first()
+        if before is None:
             raise DomainError("This API key no longer exists.", code="not_found")
-    for field, value in changes.items():
+        ApiKey.objects.filter(pk=key.pk).update(**values)
+        changes = audit.diff(before, values)
+        if changes:
+            audit.record(
+                action=AuditAction.APIKEY_EDITED,
+                environment=key.environment,
+                actor=actor,
+                address=address,
+                target=key.access_key,
+                changes=changes,
+            )
+    for field, value in values.items():
         setattr(key, field, value)
     return key
 
 
-def _transition(key: ApiKey, *, from_state: str, to_state: str, refusal: str) -> ApiKey:
+def _transition(
+    key: ApiKey, *, from_state: str, to_state: str, refusal: str, action: str, actor, address: str
+) -> ApiKey:
     with transaction.atomic():
         if not ApiKey.objects.filter(pk=key.pk, state=from_state).update(state=to_state):
             if not ApiKey.objects.filter(pk=key.pk).exists():
                 raise DomainError("This API key no longer exists.", code="not_found")
             raise DomainError(refusal, code="invalid_state")
+        audit.record(
+            action=action,
+            environment=key.environment,
+            actor=actor,
+            address=address,
+            target=key.access_key,
+            changes={"state": [from_state, to_state]},
+        )
     key.state = to_state
     return key
 
@@ -97,13 +139,27 @@ def _transition(key: ApiKey, *, from_state: str, to_state: str, refusal: str) ->
 def deactivate_api_key(*, key: ApiKey, actor=None, address: str = "") -> ApiKey:
     """Make an active key inactive; it is refused from the very next request on."""
     return _transition(
-        key, from_state=State.ACTIVE, to_state=State.INACTIVE, refusal="This API key is already inactive."
+        key,
+        from_state=State.ACTIVE,
+        to_state=State.INACTIVE,
+        refusal="This API key is already inactive.",
+        action=AuditAction.APIKEY_DEACTIVATED,
+        actor=actor,
+        address=address,
     )
 
 
 def activate_api_key(*, key: ApiKey, actor=None, address: str = "") -> ApiKey:
     """Make an inactive key active again."""
-    return _transition(key, from_state=State.INACTIVE, to_state=State.ACTIVE, refusal="This API key is already active.")
+    return _transition(
+        key,
+        from_state=State.INACTIVE,
+        to_state=State.ACTIVE,
+        refusal="This API key is already active.",
+        action=AuditAction.APIKEY_ACTIVATED,
+        actor=actor,
+        address=address,
+    )
 
 
 def delete_api_key(*, key: ApiKey, actor=None, address: str = "") -> None:
@@ -118,6 +174,14 @@ def delete_api_key(*, key: ApiKey, actor=None, address: str = "") -> None:
         if state != State.INACTIVE:
             raise DomainError("Deactivate this API key before deleting it.", code="invalid_state")
         ApiKey.objects.filter(pk=key.pk).delete()
+        audit.record(
+            action=AuditAction.APIKEY_DELETED,
+            environment=key.environment,
+            actor=actor,
+            address=address,
+            target=key.access_key,
+            changes={"name": [key.name, None], "permission": [key.permission, None]},
+        )
 
 
 def authenticate_api_key(*, access_key: str, secret: str) -> ApiKey:

@@ -10,7 +10,8 @@ from collections.abc import Mapping
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import DatabaseError, InterfaceError, OperationalError
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
+from django.urls import Resolver404, resolve
 from django.views import defaults
 from rest_framework import exceptions, pagination, serializers, status
 from rest_framework.response import Response
@@ -172,6 +173,27 @@ def handler404(request, exception=None):
     if _is_api(request):
         return JsonResponse(_error("not_found", "Not found."), status=404)
     return defaults.page_not_found(request, exception)
+
+
+def not_found(request, *args, **kwargs):
+    """Answer a URL under /api/ that no endpoint matches with a JSON 404, DEBUG or not.
+
+    A GET for an endpoint's URL without its trailing slash is redirected, as APPEND_SLASH would;
+    any other method is told about the slash instead, because a redirect would lose its body.
+    """
+    with_slash = request.path_info + "/"
+    if not request.path_info.endswith("/") and _is_endpoint(with_slash):
+        if request.method in ("GET", "HEAD"):
+            return HttpResponsePermanentRedirect(request.get_full_path(force_append_slash=True))
+        return JsonResponse(_error("not_found", f"Not found. API URLs end with a slash: {request.path}/"), status=404)
+    return JsonResponse(_error("not_found", "Not found."), status=404)
+
+
+def _is_endpoint(path: str) -> bool:
+    try:
+        return resolve(path).url_name != "not-found"
+    except Resolver404:
+        return False
 
 
 def database_unavailable(request):

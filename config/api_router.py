@@ -2,14 +2,15 @@
 
 from django.conf import settings
 from django.urls import include, path
+from drf_spectacular.utils import extend_schema, inline_serializer
 from drf_spectacular.views import SpectacularAPIView
-from rest_framework import routers
+from rest_framework import routers, serializers
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from apikeys.api import ApiKeyViewSet
-from environments.api import EnvironmentViewSet, MembershipViewSet
+from environments.api import AuditEventViewSet, EnvironmentViewSet, MembershipViewSet
 from environments.selectors import api_key_of
 
 ACCESS_CONTROL_OFF = "Access control is not configured: anyone who can reach this server can use its API."
@@ -18,6 +19,18 @@ ACCESS_CONTROL_OFF = "Access control is not configured: anyone who can reach thi
 class ApiRoot(APIView):
     """The API root: links to every part of the API, and to your key's environment endpoint."""
 
+    @extend_schema(
+        responses=inline_serializer(
+            "ApiRoot",
+            fields={
+                "type": serializers.CharField(),
+                "version": serializers.CharField(),
+                "access_control": serializers.BooleanField(),
+                "warning": serializers.CharField(required=False, help_text="Present when access control is off."),
+                "links": serializers.DictField(child=serializers.URLField()),
+            },
+        )
+    )
     def get(self, request, format=None):
         links = {
             "environments": reverse("api:environment-list", request=request, format=format),
@@ -36,6 +49,7 @@ router = routers.SimpleRouter()
 router.register("environments", EnvironmentViewSet, basename="environment")
 router.register(r"environments/(?P<environment_pk>[0-9]+)/apikeys", ApiKeyViewSet, basename="apikey")
 router.register(r"environments/(?P<environment_pk>[0-9]+)/members", MembershipViewSet, basename="member")
+router.register(r"environments/(?P<environment_pk>[0-9]+)/events", AuditEventViewSet, basename="event")
 
 app_name = "api"
 urlpatterns = [

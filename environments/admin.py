@@ -4,9 +4,9 @@ from django import forms
 from django.contrib import admin, messages
 
 from config.client import client_address
-from environments import services
+from environments import audit, services
 from environments.exceptions import DomainError
-from environments.models import Environment, Membership
+from environments.models import AuditEvent, Environment, Membership
 
 
 class MembershipInline(admin.TabularInline):
@@ -50,6 +50,16 @@ class EnvironmentAdmin(admin.ModelAdmin):
         )
         obj.pk, obj.created_at = created.pk, created.created_at
         obj._state.adding = False
+
+    def get_deleted_objects(self, objs, request):
+        """List what goes with the environments, without the rules that guard members and keys alone.
+
+        "Keep one owner" and "delete only inactive keys" protect a membership or a key from being
+        deleted on its own; when its environment goes, it goes too (as through the API).
+        """
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        cascaded = {str(relation.related_model._meta.verbose_name) for relation in Environment._meta.related_objects}
+        return deleted, counts, {name for name in perms_needed if str(name) not in cascaded}, protected
 
     def delete_model(self, request, obj):
         services.delete_environment(environment=obj, actor=request.user, address=client_address(request))
@@ -132,3 +142,45 @@ class MembershipAdmin(admin.ModelAdmin):
                 services.remove_member(membership=membership, actor=request.user, address=client_address(request))
             except DomainError as exc:
                 self.message_user(request, f"{membership.user}: {exc.message}", messages.ERROR)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The audit log, read-only: events are written by the services only, and never changed."""
+
+    list_display = ["created_at", "action", "environment_name", "actor_label", "address", "target", "reason", "count"]
+    list_filter = ["action", "actor_type", "reason"]
+    search_fields = ["environment_name", "actor_name", "target", "address"]
+    date_hierarchy = "created_at"
+    fields = [
+        "created_at",
+        "action",
+        "environment",
+        "environment_name",
+        "actor_type",
+        "actor_user",
+        "actor_name",
+        "address",
+        "target",
+        "changes",
+        "reason",
+        "count",
+    ]
+    readonly_fields = fields
+
+    def changelist_view(self, request, extra_context=None):
+        audit.settle_refusals()
+        return super().changelist_view(request, extra_context)
+
+    @admin.display(description="Actor", ordering="actor_name")
+    def actor_label(self, obj):
+        return obj.actor_label
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

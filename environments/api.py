@@ -3,19 +3,28 @@
 from functools import cached_property
 
 from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 
 from config.client import client_address
-from environments import selectors, services
+from environments import audit, selectors, services
+from environments.models import AuditAction
 from environments.permissions import (
     CanCreateEnvironment,
     CanDeleteEnvironment,
     CanEditEnvironment,
     CanManageMembers,
+    CanViewEvents,
     PassesAccessControl,
 )
-from environments.serializers import EnvironmentSerializer, MembershipRoleSerializer, MembershipSerializer
+from environments.serializers import (
+    AuditEventFilterSerializer,
+    AuditEventSerializer,
+    EnvironmentSerializer,
+    MembershipRoleSerializer,
+    MembershipSerializer,
+)
 
 
 def _as_user(actor):
@@ -135,3 +144,34 @@ class MembershipViewSet(
 
     def perform_destroy(self, instance):
         services.remove_member(membership=instance, actor=self.request.user, address=client_address(self.request))
+
+
+class AuditEventViewSet(EnvironmentScopedMixin, viewsets.ReadOnlyModelViewSet):
+    """An environment's audit log, newest first: changes and summaries of refused authentications.
+
+    Read-only. Whoever may see the environment may read it, its API keys included (keys are not
+    shown member events, as they never see members).
+    """
+
+    serializer_class = AuditEventSerializer
+    permission_classes = [PassesAccessControl, CanViewEvents]
+    lookup_value_regex = "[0-9]+"
+
+    def get_queryset(self):
+        filters = AuditEventFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        return selectors.events_of(
+            environment=self.environment, action=filters.validated_data.get("action"), actor=self.request.user
+        )
+
+    @extend_schema(
+        parameters=[OpenApiParameter("action", enum=AuditAction.values, description="Only events of this action.")]
+    )
+    def list(self, request, *args, **kwargs):
+        """List the environment's audit events, newest first."""
+        audit.settle_refusals(environment=self.environment)
+        return super().list(request, *args, **kwargs)
+
+    def retrieve(self, request, *args, **kwargs):
+        """Show one audit event."""
+        return super().retrieve(request, *args, **kwargs)

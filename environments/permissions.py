@@ -50,7 +50,15 @@ class CanManageMembers(BasePermission):
     message = "Members are managed by people, not by environment API keys."
 
     def has_permission(self, request, view):
+        # Resolve the environment first: another environment's members are a 404, even for a key.
+        access = view.environment_access
         if selectors.api_key_of(request.user) is not None:
             return False
-        access = view.environment_access
         return access.view if request.method in SAFE_METHODS else access.manage_members
+
+
+class CanViewEvents(BasePermission):
+    """Whoever may see the environment may read its audit log (its keys too, minus member events)."""
+
+    def has_permission(self, request, view):
+        return view.environment_access.view

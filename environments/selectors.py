@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
-from environments.models import Environment, Membership, Role
+from environments.models import AuditEvent, Environment, Membership, Role
 
 
 @dataclass(frozen=True)
@@ -109,6 +109,19 @@ def visible_environment(*, actor, environment_id: int) -> Environment | None:
 def members_of(*, environment: Environment) -> QuerySet[Membership]:
     """Return the environment's memberships with their users."""
     return Membership.objects.filter(environment=environment).select_related("user").order_by("user__username")
+
+
+def events_of(*, environment: Environment, action: str | None = None, actor=None) -> QuerySet[AuditEvent]:
+    """Return the environment's audit events, newest first, optionally only those of ``action``.
+
+    An API key is not shown member events: keys never see who the members are.
+    """
+    events = AuditEvent.objects.filter(environment=environment)
+    if action:
+        events = events.filter(action=action)
+    if api_key_of(actor) is not None:
+        events = events.exclude(action__startswith="member.")
+    return events.order_by("-created_at", "-id")
 
 
 def environment_by_name_or_id(value: str) -> Environment | None:

@@ -4,7 +4,7 @@ from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 from config.api import StrictFieldsMixin
-from environments.models import Environment, Membership, Role
+from environments.models import AuditAction, AuditEvent, Environment, Membership, Role
 
 
 def environment_links(environment_id: int, request) -> dict:
@@ -14,6 +14,7 @@ def environment_links(environment_id: int, request) -> dict:
         "self": reverse("api:environment-detail", kwargs={"pk": environment_id}, request=request),
         "apikeys": reverse("api:apikey-list", kwargs=kwargs, request=request),
         "members": reverse("api:member-list", kwargs=kwargs, request=request),
+        "events": reverse("api:event-list", kwargs=kwargs, request=request),
     }
 
 
@@ -67,3 +68,56 @@ class MembershipRoleSerializer(StrictFieldsMixin, serializers.Serializer):
 
     immutable_fields = {"username": "A membership's user cannot change; remove it and add another."}
     role = serializers.ChoiceField(choices=Role.choices)
+
+
+class AuditActorSerializer(serializers.Serializer):
+    """Who did it: a user (id and username), an API key (access key), anonymous or the system."""
+
+    type = serializers.CharField(source="actor_type")
+    id = serializers.IntegerField(source="actor_user_id", allow_null=True)
+    name = serializers.CharField(source="actor_name")
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    """One audit event: who did what, when, from where, and what changed (never a secret)."""
+
+    type = serializers.SerializerMethodField()
+    environment = serializers.IntegerField(source="environment_id", allow_null=True, read_only=True)
+    actor = AuditActorSerializer(source="*", read_only=True)
+    links = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AuditEvent
+        fields = [
+            "id",
+            "type",
+            "action",
+            "created_at",
+            "environment",
+            "environment_name",
+            "actor",
+            "address",
+            "target",
+            "changes",
+            "reason",
+            "count",
+            "links",
+        ]
+        read_only_fields = fields
+
+    def get_type(self, obj) -> str:
+        return "event"
+
+    def get_links(self, obj) -> dict[str, str]:
+        request = self.context["request"]
+        kwargs = {"environment_pk": obj.environment_id}
+        return {
+            "self": reverse("api:event-detail", kwargs={**kwargs, "pk": obj.pk}, request=request),
+            "environment": reverse("api:environment-detail", kwargs={"pk": obj.environment_id}, request=request),
+        }
+
+
+class AuditEventFilterSerializer(serializers.Serializer):
+    """The query parameters of the audit log."""
+
+    action = serializers.ChoiceField(choices=AuditAction.choices, required=False)

@@ -3,8 +3,9 @@
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
+from environments import audit
 from environments.exceptions import DomainError
-from environments.models import Environment, Membership, Role
+from environments.models import AuditAction, Environment, Membership, Role
 
 
 def _check_name(name: str) -> str:
@@ -20,8 +21,18 @@ def create_environment(*, name: str, description: str = "", owner=None, actor=No
     try:
         with transaction.atomic():
             environment = Environment.objects.create(name=name, description=description or "")
+            created = {"name": [None, environment.name], "description": [None, environment.description]}
             if owner is not None:
                 Membership.objects.create(environment=environment, user=owner, role=Role.OWNER)
+                created["owner"] = [None, owner.get_username()]
+            audit.record(
+                action=AuditAction.ENVIRONMENT_CREATED,
+                environment=environment,
+                actor=actor,
+                address=address,
+                target=environment.name,
+                changes=created,
+            )
     except IntegrityError as exc:
         raise DomainError(f"An environment named {name!r} already exists.", code="name_taken", field="name") from exc
     return environment
@@ -36,35 +47,56 @@ def update_environment(
     address: str = "",
 ) -> Environment:
     """Change an environment's name and/or description."""
-    fields = []
+    values = {}
     if name is not None:
-        environment.name = _check_name(name)
-        fields.append("name")
+        values["name"] = _check_name(name)
     if description is not None:
-        environment.description = description
-        fields.append("description")
-    if not fields:
+        values["description"] = description
+    if not values:
         return environment
     try:
         with transaction.atomic():
-            updated = Environment.objects.filter(pk=environment.pk).update(
-                **{field: getattr(environment, field) for field in fields}
-            )
+            # Read the values being replaced under a lock: the caller's object may already hold the new ones.
+            locked = Environment.objects.select_for_update().filter(pk=environment.pk)
+            before = locked.values("name", "description").first()
+            if before is None:
+                raise DomainError("This environment no longer exists.", code="not_found")
+            Environment.objects.filter(pk=environment.pk).update(**values)
+            for field, value in {**before, **values}.items():
+                setattr(environment, field, value)
+            changes = audit.diff(before, values)
+            if changes:
+                audit.record(
+                    action=AuditAction.ENVIRONMENT_EDITED,
+                    environment=environment,
+                    actor=actor,
+                    address=address,
+                    target=environment.name,
+                    changes=changes,
+                )
     except IntegrityError as exc:
         raise DomainError(
-            f"An environment named {environment.name!r} already exists.", code="name_taken", field="name"
+            f"An environment named {values['name']!r} already exists.", code="name_taken", field="name"
         ) from exc
-    if not updated:
-        raise DomainError("This environment no longer exists.", code="not_found")
     return environment
 
 
 def delete_environment(*, environment: Environment, actor=None, address: str = "") -> None:
-    """Delete an environment with its memberships and API keys."""
+    """Delete an environment with its memberships and API keys; its audit trail stays, by name."""
     with transaction.atomic():
-        deleted, _ = Environment.objects.filter(pk=environment.pk).delete()
-    if not deleted:
-        raise DomainError("This environment no longer exists.", code="not_found")
+        before = Environment.objects.select_for_update().filter(pk=environment.pk).first()
+        if before is None:
+            raise DomainError("This environment no longer exists.", code="not_found")
+        # Recorded first, so that the deletion detaches this event like every earlier one.
+        audit.record(
+            action=AuditAction.ENVIRONMENT_DELETED,
+            environment=before,
+            actor=actor,
+            address=address,
+            target=before.name,
+            changes={"name": [before.name, None], "description": [before.description, None]},
+        )
+        before.delete()
 
 
 def add_member(*, environment: Environment, username: str, role: str, actor=None, address: str = "") -> Membership:
@@ -76,11 +108,20 @@ def add_member(*, environment: Environment, username: str, role: str, actor=None
         raise DomainError(f"There is no user named {username!r}.", code="invalid", field="username")
     try:
         with transaction.atomic():
-            return Membership.objects.create(environment=environment, user=user, role=role)
+            membership = Membership.objects.create(environment=environment, user=user, role=role)
+            audit.record(
+                action=AuditAction.MEMBER_ADDED,
+                environment=environment,
+                actor=actor,
+                address=address,
+                target=user.get_username(),
+                changes={"role": [None, role]},
+            )
     except IntegrityError as exc:
         raise DomainError(
             f"{username} is already a member of {environment.name}.", code="already_member", field="username"
         ) from exc
+    return membership
 
 
 def ensure_keeps_an_owner(*, membership: Membership, new_role: str | None) -> None:
@@ -100,12 +141,21 @@ def change_member_role(*, membership: Membership, role: str, actor=None, address
         raise DomainError(f"Unknown role {role!r}.", code="invalid", field="role")
     with transaction.atomic():
         # Lock the environment row so two owners cannot demote each other at the same time.
-        Environment.objects.select_for_update().filter(pk=membership.environment_id).first()
+        environment = Environment.objects.select_for_update().filter(pk=membership.environment_id).first()
         current = Membership.objects.select_for_update().filter(pk=membership.pk).first()
         if current is None:
             raise DomainError("This membership no longer exists.", code="not_found")
         ensure_keeps_an_owner(membership=current, new_role=role)
         Membership.objects.filter(pk=current.pk).update(role=role)
+        if current.role != role:
+            audit.record(
+                action=AuditAction.MEMBER_CHANGED,
+                environment=environment,
+                actor=actor,
+                address=address,
+                target=current.user.get_username(),
+                changes={"role": [current.role, role]},
+            )
     membership.role = role
     return membership
 
@@ -113,9 +163,17 @@ def change_member_role(*, membership: Membership, role: str, actor=None, address
 def remove_member(*, membership: Membership, actor=None, address: str = "") -> None:
     """Remove a member; the environment always keeps at least one owner."""
     with transaction.atomic():
-        Environment.objects.select_for_update().filter(pk=membership.environment_id).first()
+        environment = Environment.objects.select_for_update().filter(pk=membership.environment_id).first()
         current = Membership.objects.select_for_update().filter(pk=membership.pk).first()
         if current is None:
             raise DomainError("This membership no longer exists.", code="not_found")
         ensure_keeps_an_owner(membership=current, new_role=None)
+        audit.record(
+            action=AuditAction.MEMBER_REMOVED,
+            environment=environment,
+            actor=actor,
+            address=address,
+            target=current.user.get_username(),
+            changes={"role": [current.role, None]},
+        )
         current.delete()

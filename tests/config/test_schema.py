@@ -1,0 +1,52 @@
+"""The OpenAPI 3 schema of the whole API."""
+
+import pytest
+from drf_spectacular.generators import SchemaGenerator
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_schema_is_served_without_credentials(api_client):
+    response = api_client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+
+    assert response.status_code == 200
+    schema = response.json()
+    assert schema["openapi"].startswith("3.")
+    assert {
+        "/api/v1/",
+        "/api/v1/environments/",
+        "/api/v1/environments/{id}/",
+        "/api/v1/environments/{environment_pk}/apikeys/",
+        "/api/v1/environments/{environment_pk}/apikeys/{id}/",
+        "/api/v1/environments/{environment_pk}/apikeys/{id}/activate/",
+        "/api/v1/environments/{environment_pk}/apikeys/{id}/deactivate/",
+        "/api/v1/environments/{environment_pk}/members/",
+        "/api/v1/environments/{environment_pk}/members/{id}/",
+    } <= set(schema["paths"])
+    assert schema["components"]["securitySchemes"]["environmentApiKey"] == {
+        "type": "http",
+        "scheme": "basic",
+        "description": "An environment API key: the access key is the username, the secret key the password.",
+    }
+
+
+def test_the_schema_documents_the_secret_only_in_the_create_response():
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    components = schema["components"]["schemas"]
+
+    with_secret = {name for name, component in components.items() if "secret_key" in component.get("properties", {})}
+    assert with_secret == {"ApiKeyCreated"}
+    create = schema["paths"]["/api/v1/environments/{environment_pk}/apikeys/"]["post"]
+    assert create["responses"]["201"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ApiKeyCreated"
+    }
+
+
+def test_generating_the_schema_raises_no_warnings_or_errors(capsys):
+    from drf_spectacular.drainage import GENERATOR_STATS
+
+    GENERATOR_STATS.reset()
+    GENERATOR_STATS.enable_trace_lineno()
+    SchemaGenerator().get_schema(request=None, public=True)
+
+    assert (GENERATOR_STATS._warn_cache, GENERATOR_STATS._error_cache) == ({}, {})
