@@ -22,6 +22,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["NAME"] = ":memory:"
     DATABASES["default"]["OPTIONS"] = {}
 
-# Each xdist worker (gw0, gw1, ...) keeps its cache entries apart in a shared Redis; the tests'
-# cache-clearing fixture removes only this prefix.
+# Each xdist worker (gw0, gw1, ...) keeps its cache entries apart in a shared Redis, and there
+# cache.clear() empties only that worker's prefix instead of the whole Redis database.
 CACHES["default"]["KEY_PREFIX"] = "envkeys-test-" + os.environ.get("PYTEST_XDIST_WORKER", "main")
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "tests.cache.PrefixScopedRedisCache"

@@ -49,19 +49,6 @@ def require_redis() -> None:
         _unavailable(f"needs Redis (CACHE_URL=redis://...); the cache is {type(caches['default']).__name__}")
 
 
-def clear_cache() -> None:
-    """Empty this test run's cache: in Redis only the keys under this worker's KEY_PREFIX."""
-    cache = caches["default"]
-    if not is_redis():
-        cache.clear()
-        return
-    # RedisCache.clear() is FLUSHDB, which would also empty other xdist workers' entries.
-    client = cache._cache.get_client(write=True)
-    keys = list(client.scan_iter(match=f"{cache.key_prefix}:*", count=1000))
-    if keys:
-        client.delete(*keys)
-
-
 def database_url() -> str:
     """Return a DATABASE_URL for the database the tests use now (the test database, once created)."""
     db = connection.settings_dict
