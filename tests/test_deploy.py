@@ -93,3 +93,21 @@ def test_server_refuses_to_start_without_a_secret_key_when_debug_is_off():
 
     assert result.returncode != 0
     assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
+
+
+def test_cache_url_options_reach_djangos_own_redis_backend():
+    variables = {
+        **documented_environment(),
+        "CACHE_URL": "redis://cache.internal:6379/2?key_prefix=envkeys&socket_timeout=1",
+    }
+    show_cache = "import json; from django.conf import settings; print(json.dumps(settings.CACHES['default']))"
+
+    result = run_django(["-c", f"import django; django.setup(); {show_cache}"], variables)
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://cache.internal:6379/2",
+        "KEY_PREFIX": "envkeys",
+        "OPTIONS": {"socket_connect_timeout": 2.0, "socket_timeout": 1},
+    }

@@ -22,8 +22,6 @@ from apikeys.models import ApiKey, State
 from tests import engines
 from tests.conftest import basic_auth
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
 ROUNDS = 24
 DELETED = "deleted"
 
@@ -129,6 +127,7 @@ def _run_concurrently(clients: dict[str, APIClient], key_id: int, environment_id
     return outcomes
 
 
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_lifecycle_actions_on_one_key_always_leave_a_consistent_state(environment, owner, make_key):
     engines.require_postgresql()
     for round_number in range(ROUNDS):
@@ -155,6 +154,7 @@ def test_concurrent_lifecycle_actions_on_one_key_always_leave_a_consistent_state
             assert row["name"] == "edited"
 
 
+@pytest.mark.django_db(transaction=True)
 def test_key_activated_while_it_is_being_deleted_is_not_deleted_active(environment, make_key):
     """Deleting a key holds its row from the state check to the DELETE, even when Django deletes in two steps.
 
