@@ -1,7 +1,8 @@
 """Lifecycle rules for environment API keys: create, edit, activate, deactivate, delete, use.
 
-State changes are single conditional statements (``UPDATE ... WHERE state = ...``), so two
-concurrent actions on one key can never both apply: the loser gets a ``DomainError``.
+State changes are single conditional statements (``UPDATE ... WHERE state = ...``) and a deletion
+locks the key's row while it checks the state, so two concurrent actions on one key can never
+both apply: the loser gets a ``DomainError``.
 """
 
 import datetime
@@ -164,11 +165,15 @@ def activate_api_key(*, key: ApiKey, actor=None, address: str = "") -> ApiKey:
 def delete_api_key(*, key: ApiKey, actor=None, address: str = "") -> None:
     """Delete an inactive key; an active key must be deactivated first."""
     with transaction.atomic():
-        deleted, _ = ApiKey.objects.filter(pk=key.pk, state=State.INACTIVE).delete()
-        if not deleted:
-            if not ApiKey.objects.filter(pk=key.pk).exists():
-                raise DomainError("This API key no longer exists.", code="not_found")
+        # Lock the row while checking its state: Django deletes with a SELECT and then a DELETE by
+        # id as soon as anything references keys, and an activation committed in between would
+        # otherwise delete an active key.
+        state = ApiKey.objects.select_for_update().filter(pk=key.pk).values_list("state", flat=True).first()
+        if state is None:
+            raise DomainError("This API key no longer exists.", code="not_found")
+        if state != State.INACTIVE:
             raise DomainError("Deactivate this API key before deleting it.", code="invalid_state")
+        ApiKey.objects.filter(pk=key.pk).delete()
         audit.record(
             action=AuditAction.APIKEY_DELETED,
             environment=key.environment,

@@ -5,12 +5,13 @@ errors add ``errors`` (field -> messages). ``code`` is stable and meant for scri
 """
 
 import logging
+import sys
 from collections.abc import Mapping
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import DatabaseError, InterfaceError, OperationalError
-from django.http import Http404, HttpResponsePermanentRedirect, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.urls import Resolver404, resolve
 from django.views import csrf, defaults
 from django.views.decorators.csrf import csrf_exempt
@@ -33,6 +34,9 @@ DOMAIN_STATUS = {
     "key_inactive": status.HTTP_401_UNAUTHORIZED,
     "key_expired": status.HTTP_401_UNAUTHORIZED,
 }
+
+DATABASE_UNAVAILABLE = "The database is unavailable; try again shortly."
+DATABASE_RETRY_AFTER = "5"
 
 # Form plumbing the browsable API adds to submitted data; never a field of ours.
 _FORM_PLUMBING = {"csrfmiddlewaretoken", "_content", "_content_type", "_method"}
@@ -154,9 +158,9 @@ def exception_handler(exc, context):
     if isinstance(exc, (OperationalError, InterfaceError)):
         logger.error("Database unavailable while serving %s", context["request"].path, exc_info=exc)
         return Response(
-            _error("database_unavailable", "The database is unavailable; try again shortly."),
+            _error("database_unavailable", DATABASE_UNAVAILABLE),
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            headers={"Retry-After": "5"},
+            headers={"Retry-After": DATABASE_RETRY_AFTER},
         )
     if isinstance(exc, DatabaseError):
         logger.error("Database error while serving %s", context["request"].path, exc_info=exc)
@@ -219,8 +223,32 @@ def _is_endpoint(path: str) -> bool:
         return False
 
 
+def database_unavailable(request):
+    """Answer 503 because the database cannot be reached: JSON under /api/, a plain page elsewhere.
+
+    The page renders no template: templates may ask for the signed-in user, which needs the database.
+    """
+    if _is_api(request):
+        response = JsonResponse(_error("database_unavailable", DATABASE_UNAVAILABLE), status=503)
+    else:
+        response = HttpResponse(
+            "<!doctype html><html><head><title>Service unavailable</title></head><body>"
+            f"<h1>Service unavailable</h1><p>{DATABASE_UNAVAILABLE}</p></body></html>",
+            status=503,
+        )
+    response["Retry-After"] = DATABASE_RETRY_AFTER
+    return response
+
+
 def handler500(request):
-    """Answer an unhandled error: JSON under /api/, the dashboard's page elsewhere."""
+    """Answer an unhandled error: JSON under /api/, the dashboard's page elsewhere.
+
+    Django calls this while it handles the exception, also one raised in middleware or in a view
+    outside DRF, so the exception is still ``sys.exc_info()``: a database that cannot be reached
+    is answered 503 there too.
+    """
+    if isinstance(sys.exc_info()[1], (OperationalError, InterfaceError)):
+        return database_unavailable(request)
     if _is_api(request):
         return JsonResponse(_error("server_error", "Internal server error."), status=500)
     return defaults.server_error(request)

@@ -85,6 +85,14 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+# A kept connection is checked before a request reuses it, so a restarted database server costs
+# no failed request.
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", env.bool("CONN_HEALTH_CHECKS", default=True))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # An unreachable server fails the request (503) after this many seconds instead of hanging it.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers go on while a writer commits; the timeout bounds how long a writer waits.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -97,7 +105,49 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://envkeys")}
+# Throttle counters live in this cache: with more than one worker or machine, point it at Redis
+# (redis://host:6379/0) so that every process counts the same attempts.
+CACHE_URL = env.str("CACHE_URL", default="locmemcache://envkeys")
+_REDIS_CACHE = "django.core.cache.backends.redis.RedisCache"
+# django-environ maps redis:// to django-redis whenever that package happens to be installed;
+# always use Django's own Redis backend.
+_is_redis = CACHE_URL.startswith(("redis://", "rediss://"))
+CACHES = {"default": environ.Env.cache_url_config(CACHE_URL, backend=_REDIS_CACHE if _is_redis else None)}
+if _is_redis:
+    # django-environ lower-cases ?key_prefix=/?timeout= for this backend, where Django ignores them.
+    for _name in ("key_prefix", "timeout", "version"):
+        if _name in CACHES["default"]:
+            CACHES["default"][_name.upper()] = CACHES["default"].pop(_name)
+    # An unreachable Redis fails fast (seconds) instead of holding the request.
+    _socket_timeout = env.float("CACHE_SOCKET_TIMEOUT", default=2.0)
+    CACHES["default"]["OPTIONS"] = {
+        "socket_connect_timeout": _socket_timeout,
+        "socket_timeout": _socket_timeout,
+        **CACHES["default"].get("OPTIONS", {}),
+    }
+
+# --- Production / HTTPS -----------------------------------------------------------------------
+# SECRET_KEY (required when DEBUG is off), DEBUG and ALLOWED_HOSTS are read under "Core" above.
+# The defaults suit `make run` on plain http://127.0.0.1; production.env.example lists the values
+# for a deployment behind HTTPS, with which `manage.py check --deploy` reports no issues.
+
+# Redirect plain-HTTP requests to HTTPS.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# Send the session and CSRF cookies over HTTPS only.
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
+# HTTP Strict Transport Security: how long browsers must use HTTPS only (0: no HSTS header).
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# Behind a TLS-terminating proxy: the header and value by which it says the client used HTTPS,
+# e.g. "HTTP_X_FORWARDED_PROTO,https". Set it only if the proxy always sets that header itself.
+SECURE_PROXY_SSL_HEADER = env.tuple("SECURE_PROXY_SSL_HEADER", default=None)
+if SECURE_PROXY_SSL_HEADER is not None and len(SECURE_PROXY_SSL_HEADER) != 2:
+    raise ImproperlyConfigured("SECURE_PROXY_SSL_HEADER must be HEADER,VALUE, e.g. HTTP_X_FORWARDED_PROTO,https.")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 
 # The largest request body accepted (bytes): the biggest valid API payload is a few KB, so this
 # refuses (413) bodies that could only be abuse before they are parsed.

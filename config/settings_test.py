@@ -6,7 +6,7 @@ import os
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-any-deployment")
 
 from config.settings import *  # noqa: E402,F403
-from config.settings import DATABASES  # noqa: E402
+from config.settings import CACHES, DATABASES  # noqa: E402
 
 # Fast password hashing in tests; production keeps Argon2 first.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -21,3 +21,9 @@ PUBLIC_URL = "http://testserver"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["NAME"] = ":memory:"
     DATABASES["default"]["OPTIONS"] = {}
+
+# Each xdist worker (gw0, gw1, ...) keeps its cache entries apart in a shared Redis, and there
+# cache.clear() empties only that worker's prefix instead of the whole Redis database.
+CACHES["default"]["KEY_PREFIX"] = "envkeys-test-" + os.environ.get("PYTEST_XDIST_WORKER", "main")
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "tests.cache.PrefixScopedRedisCache"

@@ -1,9 +1,12 @@
 """Shared fixtures: users in every role, environments, keys, and API clients."""
 
 import base64
+import itertools
 import uuid
 
 import pytest
+from django.conf import settings
+from django.core.cache import caches
 from rest_framework.test import APIClient
 
 from apikeys import services as key_services
@@ -11,6 +14,8 @@ from apikeys.throttling import recently_failed
 from config.throttling import FailureRateThrottle
 from environments import services as environment_services
 from environments.models import Role
+from tests import engines
+from tests.servers import start_app_server, stop_app_servers
 
 
 def basic_auth(access_key: str, secret: str) -> str:
@@ -121,3 +126,51 @@ def client_for():
         return client
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Start every test with an empty cache, so that no counter or entry leaks from one test to the next."""
+    caches["default"].clear()
+
+
+@pytest.fixture
+def server_factory(tmp_path):
+    """Return a starter of gunicorn app servers, all stopped when the test ends.
+
+    ``server_factory(env={...}, workers=1) -> AppServer``: the server runs ``config.settings`` on a
+    free loopback port with only ``env`` as its configuration (see ``tests/servers.py``).
+    """
+    started = []
+    numbers = itertools.count(1)
+
+    def start(*, env: dict | None = None, workers: int = 1):
+        server = start_app_server(name=f"server-{next(numbers)}", env=env or {}, log_dir=tmp_path, workers=workers)
+        started.append(server)
+        return server
+
+    yield start
+    stop_app_servers(started)
+
+
+@pytest.fixture
+def app_servers(transactional_db, server_factory):
+    """Return a starter of app servers that share the test's PostgreSQL database and Redis cache.
+
+    ``app_servers(count=2, **env) -> [AppServer, ...]``. What the test commits is what the servers
+    see (the test runs with ``transactional_db``); they share SECRET_KEY and the cache key prefix
+    with the test process, so sessions and cache entries mean the same everywhere. Needs
+    PostgreSQL and Redis: skips without them (fails instead under TEST_REQUIRE_ENGINES=1).
+    """
+    engines.require_postgresql()
+    engines.require_redis()
+    shared = {
+        "DATABASE_URL": engines.database_url(),
+        "CACHE_URL": engines.cache_url(),
+        "SECRET_KEY": settings.SECRET_KEY,
+    }
+
+    def start(count: int = 2, **env):
+        return [server_factory(env={**shared, **env}) for _ in range(count)]
+
+    return start
