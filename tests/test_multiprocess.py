@@ -5,6 +5,7 @@ Runs on the PostgreSQL pass (DATABASE_URL=postgres://..., CACHE_URL=redis://...)
 
 import pytest
 
+from apikeys import crypto
 from apikeys import services as key_services
 from apikeys.models import ApiKey, State
 
@@ -55,3 +56,20 @@ def test_key_activated_through_one_server_is_accepted_by_the_other_on_the_next_r
     assert accepted.status == 200, accepted.body
     key.refresh_from_db()
     assert key.state == State.ACTIVE
+
+
+def test_failed_attempts_against_one_server_count_towards_the_limit_on_the_other(app_servers, environment, make_key):
+    first, second = app_servers(2, AUTH_FAILURE_RATE_PER_ADDRESS="3/min", AUTH_FAILURE_RATE_PER_KEY="")
+    key, _secret = make_key(environment, name="guessed")
+    wrong_pair = (key.access_key, crypto.generate_secret_key())
+    endpoint = f"/api/v1/environments/{environment.pk}/"
+    for _ in range(3):
+        assert first.request("GET", endpoint, auth=wrong_pair).status == 401
+
+    over_the_limit = second.request("GET", endpoint, auth=wrong_pair)
+
+    assert over_the_limit.status == 429, over_the_limit.body
+    assert over_the_limit.json()["code"] == "throttled"
+    assert int(over_the_limit.headers["Retry-After"]) > 0
+    # The second server has now seen this address fail: it refuses it before checking any secret.
+    assert second.request("GET", endpoint, auth=wrong_pair).status == 429
