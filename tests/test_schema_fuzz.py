@@ -11,6 +11,8 @@ which keys may not touch, by the environment's owner, signed in.
 
 import pytest
 import schemathesis
+from django.core import signals
+from django.db import close_old_connections
 from django.test import Client
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import (
@@ -32,6 +34,20 @@ CSRF_SECRET = "fuzzfuzzfuzzfuzzfuzzfuzzfuzzfuzz"  # any 32 letters: cookie and h
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", application)
 schema.config.generation.update(max_examples=MAX_EXAMPLES, deterministic=True, with_security_parameters=False)
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """Keep the test's database connection open across requests, as Django's test client does.
+
+    The WSGI handler closes connections at the end of each request; inside the test's
+    transaction that would drop the connection (a real server's requests are not in one).
+    """
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
