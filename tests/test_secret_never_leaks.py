@@ -200,6 +200,7 @@ class Journey:
 
 def _created_by_response(journey, responses, label, response, *, status: int, name: str) -> None:
     assert response.status_code == status, response.content[:500]
+    assert "no-store" in response["Cache-Control"], label  # nor kept by a browser or a proxy
     shown_in = [recorded for recorded in responses if recorded.startswith("response")][-1]
     _created(journey, label, responses[shown_in], name=name, shown_in=shown_in)
 
