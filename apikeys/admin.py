@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
+from django.views.decorators.debug import sensitive_variables
 
 from apikeys import services
 from apikeys.models import ApiKey, State
@@ -79,6 +80,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return super().has_delete_permission(request, obj) and (obj is None or obj.state == State.INACTIVE)
 
+    @sensitive_variables("secret")
     def save_model(self, request, obj, form, change):
         if change:
             services.update_api_key(
@@ -105,6 +107,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         # Kept on this in-memory object only, for response_add to render once.
         obj.new_secret_key = secret
 
+    @sensitive_variables("secret", "context")
     def response_add(self, request, obj, post_url_continue=None):
         """Show the new key pair once, in this response: never in a message cookie, session or URL."""
         secret = getattr(obj, "new_secret_key", None)
@@ -113,6 +116,9 @@ class ApiKeyAdmin(admin.ModelAdmin):
         context = {
             **self.admin_site.each_context(request),
             "title": "API key created",
+            # Set, though empty: a variable a template fails to find is logged (at DEBUG) with the
+            # whole context, which holds the secret key.
+            "subtitle": None,
             "opts": self.opts,
             "key": obj,
             "secret_key": secret,

@@ -1,6 +1,7 @@
 """REST API for an environment's API keys: thin viewset over services and selectors."""
 
 from django.http import Http404
+from django.views.decorators.debug import sensitive_variables
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -55,6 +56,7 @@ class ApiKeyViewSet(EnvironmentScopedMixin, viewsets.GenericViewSet):
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(request=ApiKeyCreateSerializer, responses={201: ApiKeyCreatedSerializer})
+    @sensitive_variables("secret", "context")
     def create(self, request, *args, **kwargs):
         """Create a key. The response holds the secret key: it is never shown again."""
         serializer = ApiKeyCreateSerializer(data=request.data)

@@ -3,6 +3,7 @@
 import base64
 import binascii
 
+from django.views.decorators.debug import sensitive_variables
 from rest_framework import authentication, exceptions
 
 from apikeys import services, throttling
@@ -58,6 +59,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
     ``apikeys.throttling``; over a limit the answer is 429 and no secret is checked.
     """
 
+    @sensitive_variables("header", "credentials", "secret")
     def authenticate(self, request):
         """Return ``(ApiKeyUser, key)``, None when Basic is not used, or raise AuthenticationFailed."""
         header = request.META.get("HTTP_AUTHORIZATION", "")
@@ -83,6 +85,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         return f'Basic realm="{REALM}", charset="UTF-8"'
 
     @staticmethod
+    @sensitive_variables("credentials", "decoded", "secret")
     def _decode(credentials: str) -> tuple[str, str]:
         if not credentials or " " in credentials:
             raise exceptions.AuthenticationFailed("Invalid Basic header: expected one base64 credential.")

@@ -75,6 +75,11 @@ def is_well_formed_secret_key(value: str) -> bool:
     return hmac.compare_digest(_checksum(body), checksum)
 
 
+def contains_secret_key(text: str) -> bool:
+    """Return whether ``text`` holds anything shaped like a secret key (its checksum unchecked)."""
+    return _SECRET_KEY_RE.search(text) is not None
+
+
 def hash_secret(secret: str) -> str:
     """Return the stored, algorithm-tagged digest of ``secret``."""
     return f"{DIGEST_ALGORITHM}${hashlib.sha256(secret.encode('utf-8')).hexdigest()}"

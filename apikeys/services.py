@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from apikeys import crypto, selectors
 from apikeys.models import ApiKey, Permission, State
@@ -36,6 +37,7 @@ def ensure_future_expiry(*, expires_at: datetime.datetime | None) -> None:
         raise DomainError("The expiry time must be in the future.", code="invalid", field="expires_at")
 
 
+@sensitive_variables("secret")
 def create_api_key(
     *,
     environment: Environment,
@@ -184,6 +186,7 @@ def delete_api_key(*, key: ApiKey, actor=None, address: str = "") -> None:
         )
 
 
+@sensitive_variables("secret")
 def authenticate_api_key(*, access_key: str, secret: str) -> ApiKey:
     """Return the usable key for this pair (one query), or raise DomainError.
 

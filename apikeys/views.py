@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from rest_framework.reverse import reverse as api_reverse
 
@@ -81,6 +82,7 @@ def key_list(request, environment_id: int):
 
 @require_http_methods(["GET", "POST"])
 @dashboard_view
+@sensitive_variables("secret")
 def key_create(request, environment_id: int):
     """Add a key; the response to the POST is the one and only page that shows its secret key."""
     environment, _ = load_environment(request, environment_id, need="manage_keys")

@@ -235,7 +235,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
-# --- Logging ----------------------------------------------------------------------------------
+# --- Logging and error reports ----------------------------------------------------------------
 
 LOGGING = {
     "version": 1,
@@ -244,3 +244,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# Error reports (the e-mails to ADMINS, with DEBUG off) hide secret keys as well as what Django hides.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.error_reports.SecretKeyHidingFilter"

@@ -8,6 +8,7 @@ before the password is checked, even a correct one, until the window ends.
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
+from django.views.decorators.debug import sensitive_variables
 
 from config import throttling
 from config.client import client_address
@@ -51,6 +52,8 @@ def sign_in_retry_after(request, username: str | None) -> int | None:
 class ThrottledModelBackend(ModelBackend):
     """ModelBackend that refuses an address (or an address and username) with too many failures."""
 
+    # Hides the password in error reports from this frame and the ModelBackend frames below it.
+    @sensitive_variables("password", "raw_password")
     def authenticate(self, request, username=None, password=None, **kwargs):
         """Return the user, None on a wrong password (counted), or raise PermissionDenied if over a limit."""
         if request is None:

@@ -58,3 +58,16 @@ def test_digest_is_tagged_and_verifies_only_the_same_secret():
 def test_digest_with_unknown_algorithm_never_verifies():
     secret = crypto.generate_secret_key()
     assert not crypto.verify_secret(secret, crypto.hash_secret(secret).replace("sha256$", "md5$"))
+
+
+@pytest.mark.parametrize(
+    ("text", "holds"),
+    [
+        pytest.param(lambda secret: repr({"secret_key": secret}), True, id="in-a-dict-repr"),
+        pytest.param(lambda secret: f"curl -u EKABCDEFGHIJKLMNOPQR:{secret} http://x/", True, id="in-a-curl-line"),
+        pytest.param(lambda secret: secret[:-1], False, id="one-character-short"),
+        pytest.param(lambda secret: "the secret key is shown once", False, id="no-secret"),
+    ],
+)
+def test_text_holding_something_shaped_like_a_secret_key_is_recognised(text, holds):
+    assert crypto.contains_secret_key(text(crypto.generate_secret_key())) is holds
