@@ -1,7 +1,5 @@
 """The dashboard's and the admin's sign-in: a limit on failed sign-ins, per address and username."""
 
-from pathlib import Path
-
 import pytest
 from django.urls import reverse
 
@@ -11,13 +9,6 @@ WINDOW_START = 1_800_000_000.0  # a whole number of 15-minute windows since the 
 ATTACKER = "203.0.113.7"
 ELSEWHERE = "198.51.100.20"
 THROTTLED = "Too many failed sign-ins; try again in {} minutes."
-
-
-@pytest.fixture(autouse=True)
-def sign_in_page(settings):
-    """Fall back to a bare sign-in template when the project has none of its own."""
-    fallback = Path(__file__).parent / "templates"
-    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [*settings.TEMPLATES[0]["DIRS"], fallback]}]
 
 
 @pytest.fixture
