@@ -3,8 +3,10 @@
 import base64
 import binascii
 
+from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 from rest_framework import authentication, exceptions
+from rest_framework.permissions import SAFE_METHODS
 
 from apikeys import services, throttling
 from apikeys.models import ApiKey
@@ -78,7 +80,28 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             throttling.record_failure(request, access_key=access_key, code=exc.code)
             audit.record_refused_authentication(access_key=access_key, address=client_address(request), reason=exc.code)
             raise exceptions.AuthenticationFailed(exc.message, code=exc.code) from None
+        self.enforce_same_origin(request)
         return ApiKeyUser(key), key
+
+    def enforce_same_origin(self, request):
+        """Refuse a change sent with key credentials by a page of another site.
+
+        A browser that was given the key pair at the Basic prompt sends it again with every request
+        to this server, cross-site form posts included: the same risk that CSRF tokens answer for
+        sessions (DRF's SessionAuthentication enforces CSRF in the same place). Browsers say where
+        a request comes from (``Sec-Fetch-Site``, ``Origin``); curl and scripts send neither.
+        """
+        if request.method in SAFE_METHODS:
+            return
+        fetch_site = request.META.get("HTTP_SEC_FETCH_SITE", "")
+        origin = request.META.get("HTTP_ORIGIN")
+        own_origin = f"{request.scheme}://{request.get_host()}"
+        if fetch_site in ("cross-site", "same-site") or (
+            origin is not None and origin != own_origin and origin not in settings.CSRF_TRUSTED_ORIGINS
+        ):
+            raise exceptions.PermissionDenied(
+                "Changes sent with key credentials from another site's page are refused.", code="cross_site_request"
+            )
 
     def authenticate_header(self, request):
         """Return the challenge that makes a browser or client ask for the key pair."""

@@ -19,6 +19,7 @@ from apikeys.models import ApiKey, Permission, State
 from environments import audit
 from environments.exceptions import DomainError
 from environments.models import AuditAction, Environment
+from environments.services import clean_text
 
 logger = logging.getLogger(__name__)
 
@@ -52,14 +53,16 @@ def create_api_key(
     if permission not in Permission.values:
         raise DomainError(f"Unknown permission {permission!r}.", code="invalid", field="permission")
     ensure_future_expiry(expires_at=expires_at)
+    name = clean_text(model=ApiKey, field="name", value=name, strip=True)
+    description = clean_text(model=ApiKey, field="description", value=description)
     secret = crypto.generate_secret_key()
     for attempt in range(_ACCESS_KEY_ATTEMPTS):
         try:
             with transaction.atomic():
                 key = ApiKey.objects.create(
                     environment=environment,
-                    name=(name or "").strip(),
-                    description=description or "",
+                    name=name,
+                    description=description,
                     access_key=crypto.generate_access_key(),
                     secret_hash=crypto.hash_secret(secret),
                     permission=permission,
@@ -92,9 +95,9 @@ def update_api_key(
     """Change a key's name and/or description; nothing else about a key can change."""
     values = {}
     if name is not None:
-        values["name"] = name.strip()
+        values["name"] = clean_text(model=ApiKey, field="name", value=name, strip=True)
     if description is not None:
-        values["description"] = description
+        values["description"] = clean_text(model=ApiKey, field="description", value=description)
     if not values:
         return key
     with transaction.atomic():

@@ -8,8 +8,22 @@ from environments.exceptions import DomainError
 from environments.models import AuditAction, Environment, Membership, Role
 
 
+def clean_text(*, model, field: str, value: str | None, strip: bool = False) -> str:
+    """Return ``value`` (stripped if asked) as a string, or raise DomainError if it is too long.
+
+    The model field's ``max_length`` is the one limit; forms and serializers read it from there.
+    """
+    value = value or ""
+    if strip:
+        value = value.strip()
+    limit = model._meta.get_field(field).max_length
+    if limit is not None and len(value) > limit:
+        raise DomainError(f"{field}: at most {limit} characters.", code="max_length", field=field)
+    return value
+
+
 def _check_name(name: str) -> str:
-    name = (name or "").strip()
+    name = clean_text(model=Environment, field="name", value=name, strip=True)
     if not name:
         raise DomainError("An environment needs a name.", code="required", field="name")
     return name
@@ -20,7 +34,9 @@ def create_environment(*, name: str, description: str = "", owner=None, actor=No
     name = _check_name(name)
     try:
         with transaction.atomic():
-            environment = Environment.objects.create(name=name, description=description or "")
+            environment = Environment.objects.create(
+                name=name, description=clean_text(model=Environment, field="description", value=description)
+            )
             created = {"name": [None, environment.name], "description": [None, environment.description]}
             if owner is not None:
                 Membership.objects.create(environment=environment, user=owner, role=Role.OWNER)
@@ -51,7 +67,7 @@ def update_environment(
     if name is not None:
         values["name"] = _check_name(name)
     if description is not None:
-        values["description"] = description
+        values["description"] = clean_text(model=Environment, field="description", value=description)
     if not values:
         return environment
     try:
@@ -108,6 +124,8 @@ def add_member(*, environment: Environment, username: str, role: str, actor=None
         raise DomainError(f"There is no user named {username!r}.", code="invalid", field="username")
     try:
         with transaction.atomic():
+            if not Environment.objects.select_for_update().filter(pk=environment.pk).exists():
+                raise DomainError("This environment no longer exists.", code="not_found")
             membership = Membership.objects.create(environment=environment, user=user, role=role)
             audit.record(
                 action=AuditAction.MEMBER_ADDED,

@@ -126,3 +126,40 @@ def test_the_key_principal_is_not_a_database_user_and_has_no_model_permissions(k
     assert user.pk is None
     assert not user.has_perm("apikeys.delete_apikey")
     assert str(user) == f"API key {key.access_key}"
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected_status"),
+    [
+        pytest.param({"HTTP_ORIGIN": "https://evil.example"}, 403, id="origin-of-another-site"),
+        pytest.param({"HTTP_ORIGIN": "null"}, 403, id="opaque-origin"),
+        pytest.param({"HTTP_SEC_FETCH_SITE": "cross-site"}, 403, id="fetch-metadata-cross-site"),
+        pytest.param({"HTTP_SEC_FETCH_SITE": "same-site"}, 403, id="fetch-metadata-same-site"),
+        pytest.param({"HTTP_ORIGIN": "http://testserver", "HTTP_SEC_FETCH_SITE": "same-origin"}, 200, id="same-origin"),
+        pytest.param({}, 200, id="no-browser-headers-like-curl"),
+    ],
+)
+def test_a_change_with_key_credentials_from_another_sites_page_is_refused(
+    key_client, environment, make_key, headers, expected_status
+):
+    target, _ = make_key(environment, name="target")
+
+    response = key_client.post(
+        f"/api/v1/environments/{environment.pk}/apikeys/{target.pk}/deactivate/",
+        content_type="application/x-www-form-urlencoded",
+        **headers,
+    )
+
+    assert response.status_code == expected_status
+    target.refresh_from_db()
+    if expected_status == 403:
+        assert response.json()["code"] == "cross_site_request"
+        assert target.state == "active"
+    else:
+        assert target.state == "inactive"
+
+
+def test_a_read_with_key_credentials_from_another_site_is_allowed(key_client, environment):
+    response = key_client.get(f"/api/v1/environments/{environment.pk}/", HTTP_SEC_FETCH_SITE="cross-site")
+
+    assert response.status_code == 200

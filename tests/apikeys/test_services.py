@@ -402,3 +402,21 @@ def test_a_failing_database_never_fails_the_request_that_used_the_key(key_pair, 
     monkeypatch.undo()
     key.refresh_from_db()
     assert key.last_used_at is None
+
+
+@pytest.mark.parametrize(
+    ("field", "length"),
+    [pytest.param("name", 101, id="name"), pytest.param("description", 1001, id="description")],
+)
+def test_a_name_or_description_over_the_limit_is_refused_on_create_and_edit(environment, make_key, field, length):
+    with pytest.raises(DomainError) as created:
+        services.create_api_key(environment=environment, **{field: "x" * length})
+    key, _ = make_key(environment, name="kept", description="kept")
+    with pytest.raises(DomainError) as edited:
+        services.update_api_key(key=key, **{field: "x" * length})
+
+    assert (created.value.code, created.value.field) == ("max_length", field)
+    assert (edited.value.code, edited.value.field) == ("max_length", field)
+    assert ApiKey.objects.count() == 1
+    key.refresh_from_db()
+    assert (key.name, key.description) == ("kept", "kept")

@@ -266,3 +266,30 @@ def test_an_environment_is_found_by_name_or_id(environment, value, expected):
     found = selectors.environment_by_name_or_id(value.format(pk=environment.pk))
 
     assert (found.name if found else None) == expected
+
+
+@pytest.mark.parametrize(
+    ("field", "length"),
+    [pytest.param("name", 101, id="name"), pytest.param("description", 1001, id="description")],
+)
+def test_an_environment_name_or_description_over_the_limit_is_refused(environment, field, length):
+    with pytest.raises(DomainError) as created:
+        services.create_environment(**{"name": "fresh", field: "y" * length})
+    with pytest.raises(DomainError) as edited:
+        services.update_environment(environment=environment, **{field: "y" * length})
+
+    assert (created.value.code, created.value.field) == ("max_length", field)
+    assert (edited.value.code, edited.value.field) == ("max_length", field)
+    environment.refresh_from_db()
+    assert environment.name == "production"
+    assert not Environment.objects.filter(name="fresh").exists()
+
+
+def test_adding_a_member_to_an_environment_deleted_meanwhile_is_not_found(environment, outsider):
+    stale = Environment.objects.get(pk=environment.pk)
+    services.delete_environment(environment=environment)
+
+    with pytest.raises(DomainError) as refused:
+        services.add_member(environment=stale, username=outsider.username, role=Role.MEMBER)
+
+    assert refused.value.code == "not_found"
