@@ -1,7 +1,7 @@
 """URL wiring: the dashboard, sign-in, the Django admin and the REST API under /api/v1/."""
 
 from django.contrib import admin
-from django.contrib.auth.views import LoginView
+from django.contrib.auth.views import LoginView, LogoutView
 from django.urls import include, path, re_path
 
 from config.api import not_found
@@ -16,7 +16,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api_router", namespace="api")),
     path("api/auth/", include("rest_framework.urls")),
-    path("accounts/", include("django.contrib.auth.urls")),
+    # Only sign-out from django.contrib.auth: no password reset or change pages (no e-mail is set up).
+    path("accounts/logout/", LogoutView.as_view(), name="logout"),
     path("", include("environments.urls")),
     path("", include("apikeys.urls")),
     # Last: every other URL under /api/ is a JSON 404, even with DEBUG on.

@@ -5,17 +5,24 @@ from rest_framework.reverse import reverse
 
 from config.api import StrictFieldsMixin
 from environments.models import AuditAction, AuditEvent, Environment, Membership, Role
+from environments.selectors import api_key_of
 
 
 def environment_links(environment_id: int, request) -> dict:
-    """Return the absolute URLs of every part of the API for one environment."""
+    """Return the absolute URLs of every part of the API for one environment that the requester may use.
+
+    Keys never see members, so a key's view of its environment has no ``members`` link.
+    """
     kwargs = {"environment_pk": environment_id}
-    return {
+    links = {
         "self": reverse("api:environment-detail", kwargs={"pk": environment_id}, request=request),
         "apikeys": reverse("api:apikey-list", kwargs=kwargs, request=request),
         "members": reverse("api:member-list", kwargs=kwargs, request=request),
         "events": reverse("api:event-list", kwargs=kwargs, request=request),
     }
+    if api_key_of(getattr(request, "user", None)) is not None:
+        del links["members"]
+    return links
 
 
 class EnvironmentSerializer(StrictFieldsMixin, serializers.ModelSerializer):

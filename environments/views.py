@@ -107,7 +107,7 @@ def environment_list(request):
         {
             "environment": environment,
             "role": _role_label(request, environment.my_role),
-            "access": selectors.access_for(actor=request.user, environment=environment),
+            "access": selectors.access_for(actor=request.user, environment=environment, role=environment.my_role),
             "api_url": environment_links(environment.pk, request)["self"],
         }
         for environment in selectors.environments_for_listing(actor=request.user).order_by("name")

@@ -596,9 +596,14 @@ def test_the_environment_endpoint_links_every_part_of_it(key_client, environment
     assert body["links"] == {
         "self": f"{BASE}/api/v1/environments/{environment.pk}/",
         "apikeys": f"{BASE}/api/v1/environments/{environment.pk}/apikeys/",
-        "members": f"{BASE}/api/v1/environments/{environment.pk}/members/",
         "events": f"{BASE}/api/v1/environments/{environment.pk}/events/",
     }
+
+
+def test_a_signed_in_member_also_gets_the_members_link(client_for, member, environment):
+    body = client_for(member).get(f"/api/v1/environments/{environment.pk}/").json()
+
+    assert body["links"]["members"] == f"{BASE}/api/v1/environments/{environment.pk}/members/"
 
 
 # --- JSON errors for every status -------------------------------------------------------------

@@ -5,6 +5,7 @@ import re
 import pytest
 from django.test import Client
 
+from environments import services as environment_services
 from environments.models import Environment, Membership, Role
 from environments.selectors import ACCESS_CONTROL_OFF
 
@@ -462,3 +463,24 @@ def test_server_error_page_renders_without_a_request_context(rf):
     response = handler500(rf.get("/environments/"))
     assert response.status_code == 500
     assert "<h1>Something went wrong</h1>" in response.content.decode()
+
+
+def test_the_environment_list_costs_the_same_queries_for_two_or_six_environments(client, member, owner):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries_for_list() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/environments/").status_code == 200
+        return len(captured)
+
+    client.force_login(member)
+    for number in range(2):
+        environment = environment_services.create_environment(name=f"env-{number}", owner=owner)
+        environment_services.add_member(environment=environment, username=member.username, role=Role.MEMBER)
+    with_two = queries_for_list()
+    for number in range(2, 6):
+        environment = environment_services.create_environment(name=f"env-{number}", owner=owner)
+        environment_services.add_member(environment=environment, username=member.username, role=Role.MEMBER)
+
+    assert queries_for_list() == with_two
