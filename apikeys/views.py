@@ -149,34 +149,33 @@ def key_edit(request, environment_id: int, key_id: int):
     )
 
 
+def _change_state(request, environment_id: int, key_id: int, service, done: str):
+    """Apply a state service to the key, then go back with its outcome as a message."""
+    environment, _ = load_environment(request, environment_id, need="manage_keys")
+    key = _key_or_404(environment, key_id)
+    try:
+        service(key=key, actor=request.user, address=client_address(request))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"API key {key.access_key} {done}.")
+    return redirect(next_or(request, _list_url(environment)))
+
+
 @require_POST
 @dashboard_view
 def key_deactivate(request, environment_id: int, key_id: int):
     """Deactivate a key: it is refused from the very next request on."""
-    environment, _ = load_environment(request, environment_id, need="manage_keys")
-    key = _key_or_404(environment, key_id)
-    try:
-        services.deactivate_api_key(key=key, actor=request.user, address=client_address(request))
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"API key {key.access_key} deactivated: it can no longer be used.")
-    return redirect(next_or(request, _list_url(environment)))
+    return _change_state(
+        request, environment_id, key_id, services.deactivate_api_key, "deactivated: it can no longer be used"
+    )
 
 
 @require_POST
 @dashboard_view
 def key_activate(request, environment_id: int, key_id: int):
     """Activate an inactive key again."""
-    environment, _ = load_environment(request, environment_id, need="manage_keys")
-    key = _key_or_404(environment, key_id)
-    try:
-        services.activate_api_key(key=key, actor=request.user, address=client_address(request))
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"API key {key.access_key} activated: it can be used again.")
-    return redirect(next_or(request, _list_url(environment)))
+    return _change_state(request, environment_id, key_id, services.activate_api_key, "activated: it can be used again")
 
 
 @require_http_methods(["GET", "POST"])

@@ -7,6 +7,7 @@ import uuid
 import pytest
 from django.conf import settings
 from django.core.cache import caches
+from django.test import Client
 from rest_framework.test import APIClient
 
 from apikeys import services as key_services
@@ -99,6 +100,19 @@ def make_key():
 def key_pair(environment, make_key):
     """An active read-write key of "production" and its secret."""
     return make_key(environment, name="deploy")
+
+
+@pytest.fixture
+def web():
+    """Return a factory of browser-like clients, signed in as ``user`` (or anonymous for None)."""
+
+    def make(user=None, **options):
+        client = Client(**options)
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return make
 
 
 @pytest.fixture

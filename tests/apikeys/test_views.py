@@ -5,26 +5,12 @@ import logging
 import re
 
 import pytest
-from django.test import Client
 
 from apikeys import crypto, services
 from apikeys.models import ApiKey, Permission, State
 from environments.selectors import ACCESS_CONTROL_OFF
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def web():
-    """Return a factory of browser-like clients, signed in as ``user`` (or anonymous for None)."""
-
-    def make(user=None, **options):
-        client = Client(**options)
-        if user is not None:
-            client.force_login(user)
-        return client
-
-    return make
 
 
 def page_messages(response) -> list[str]:

@@ -3,26 +3,12 @@
 import re
 
 import pytest
-from django.test import Client
 
 from environments import services as environment_services
 from environments.models import Environment, Membership, Role
 from environments.selectors import ACCESS_CONTROL_OFF
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def web():
-    """Return a factory of browser-like clients, signed in as ``user`` (or anonymous for None)."""
-
-    def make(user=None, **options):
-        client = Client(**options)
-        if user is not None:
-            client.force_login(user)
-        return client
-
-    return make
 
 
 def csrf_token(client, url):
