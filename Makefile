@@ -1,13 +1,16 @@
-# envkeys: `make run` serves the app on 127.0.0.1:8000, `make test` runs the test suite.
-# Both create the virtualenv (.venv) and install the project on first use.
+# envkeys: `make run` serves the app on 127.0.0.1:8000, `make test` runs the test suite,
+# `make bench` runs the authentication benchmark (bench/run.py, about 10 minutes).
+# All create the virtualenv (.venv) and install the project on first use.
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
+# e.g. make bench BENCH_ARGS="--port 8200 --rounds 4" (ports 8765-8768 by default, or $$BENCH_PORT)
+BENCH_ARGS ?=
 
-.PHONY: run test install
+.PHONY: run test bench install
 
 install: $(STAMP)
 
@@ -31,3 +34,6 @@ run: $(STAMP) .env
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)

@@ -1,10 +1,10 @@
 """API representations of environment API keys. The secret key appears only in the create response."""
 
 from rest_framework import serializers
-from rest_framework.reverse import reverse
 
 from apikeys.models import ApiKey, Permission, State
 from config.api import StrictFieldsMixin
+from config.reverse import reverse
 
 NEW_PAIR = "The key pair cannot change. If you want a new key pair, add a new key."
 IMMUTABLE_KEY_FIELDS = {

@@ -7,9 +7,10 @@ both apply: the loser gets a ``DomainError``.
 
 import datetime
 import logging
+from contextlib import contextmanager
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connections, router, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
@@ -213,17 +214,82 @@ def authenticate_api_key(*, access_key: str, secret: str) -> ApiKey:
 def record_key_use(*, key: ApiKey) -> None:
     """Note that the key was used, writing at most once per APIKEY_LAST_USED_INTERVAL.
 
-    Best effort: a busy or failing database never fails the request that used the key.
+    On a steady-state request this is a comparison with the ``last_used_at`` that authentication
+    already loaded: no query. When a write is due it is best effort and never waits on a lock
+    (see ``_write_last_used``): a busy or failing database never fails or stalls the request,
+    and the next request with the key simply tries again.
     """
     now = _now()
     threshold = now - datetime.timedelta(seconds=settings.APIKEY_LAST_USED_INTERVAL)
     if key.last_used_at is not None and key.last_used_at > threshold:
         return
     try:
-        ApiKey.objects.filter(pk=key.pk).filter(Q(last_used_at__isnull=True) | Q(last_used_at__lte=threshold)).update(
-            last_used_at=now
-        )
-    except DatabaseError:
-        logger.warning("Could not record the last use of API key %s", key.access_key, exc_info=True)
+        written = _write_last_used(key_id=key.pk, now=now, threshold=threshold)
+    except DatabaseError as exc:
+        if _is_lock_contention(exc):
+            logger.debug("Skipped recording the last use of API key %s: the row or database is busy", key.access_key)
+        else:
+            logger.warning("Could not record the last use of API key %s", key.access_key, exc_info=True)
         return
-    key.last_used_at = now
+    if written:
+        key.last_used_at = now
+
+
+def _write_last_used(*, key_id: int, now: datetime.datetime, threshold: datetime.datetime) -> bool:
+    """Set ``last_used_at`` if it is older than ``threshold``, without waiting on any lock.
+
+    The ``WHERE last_used_at <= threshold`` condition makes the write happen once per interval
+    however many workers see the key as due at the same moment: the first one to commit wins and
+    the others update nothing. How "never wait" is achieved depends on the database:
+
+    * PostgreSQL (and any backend with ``SKIP LOCKED``): a short transaction first locks the row
+      with ``SELECT ... FOR NO KEY UPDATE SKIP LOCKED``. If another transaction holds it (a
+      deactivation, a deletion, another worker's write), the select returns nothing and we skip;
+      otherwise the row is ours and the UPDATE cannot block. ``lock_timeout`` bounds the only
+      remaining wait, a table lock held by a migration, to a few milliseconds.
+    * SQLite: there are no row locks, only one database-wide write lock, and the connection
+      waits up to its ``timeout`` (seconds) for it. For this write alone the busy timeout is set
+      to zero, so ``BEGIN IMMEDIATE`` fails at once with "database is locked" when another
+      writer is busy; the caller logs that at debug level and the request carries on.
+    """
+    alias = router.db_for_write(ApiKey)
+    connection = connections[alias]
+    due = (
+        ApiKey.objects.using(alias)
+        .filter(pk=key_id)
+        .filter(Q(last_used_at__isnull=True) | Q(last_used_at__lte=threshold))
+    )
+    with _sqlite_busy_timeout(connection, milliseconds=0), transaction.atomic(using=alias):
+        if connection.features.has_select_for_update_skip_locked:
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL lock_timeout = '50ms'")
+            no_key = connection.features.has_select_for_no_key_update
+            if not list(due.select_for_update(skip_locked=True, no_key=no_key).values_list("pk", flat=True)):
+                return False
+        return bool(due.update(last_used_at=now))
+
+
+@contextmanager
+def _sqlite_busy_timeout(connection, *, milliseconds: int):
+    """Run the block with the SQLite connection's busy timeout set to ``milliseconds``; restore it after."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA busy_timeout")
+        (previous,) = cursor.fetchone()
+        cursor.execute(f"PRAGMA busy_timeout = {int(milliseconds)}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA busy_timeout = {int(previous)}")
+
+
+def _is_lock_contention(exc: DatabaseError) -> bool:
+    """Return whether the error only says that someone else held a lock we would not wait for."""
+    cause = exc.__cause__
+    if getattr(cause, "sqlstate", None) == "55P03":  # PostgreSQL lock_not_available
+        return True
+    return "locked" in str(exc).lower()

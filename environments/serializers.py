@@ -1,9 +1,9 @@
 """API representations of environments and memberships."""
 
 from rest_framework import serializers
-from rest_framework.reverse import reverse
 
 from config.api import StrictFieldsMixin
+from config.reverse import reverse
 from environments.models import AuditAction, AuditEvent, Environment, Membership, Role
 from environments.selectors import api_key_of
 
