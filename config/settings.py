@@ -243,6 +243,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # Django logs every 4xx answer as a warning: a flood of bad credentials would flood the log.
+    # Refused authentications are summarised in the audit log instead; 5xx are still logged.
+    "loggers": {"django.request": {"level": env.str("LOG_LEVEL_REQUESTS", default="ERROR")}},
 }
 
 # Error reports (the e-mails to ADMINS, with DEBUG off) hide secret keys as well as what Django hides.

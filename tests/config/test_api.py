@@ -88,3 +88,13 @@ def test_a_failed_csrf_check_on_a_dashboard_page_is_the_html_page(db):
 
     assert response.status_code == 403
     assert response["Content-Type"].startswith("text/html")
+
+
+def test_a_refused_request_does_not_write_a_log_line(api_client, environment, caplog):
+    import logging
+
+    with caplog.at_level(logging.INFO):
+        for _ in range(3):
+            assert api_client.get(f"/api/v1/environments/{environment.pk}/").status_code == 401
+
+    assert [record for record in caplog.records if record.name == "django.request"] == []
