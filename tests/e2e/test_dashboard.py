@@ -203,3 +203,32 @@ def test_with_access_control_off_every_page_warns_and_needs_no_sign_in(page, set
     expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
     expect(page.locator(".banner-danger")).to_contain_text(ACCESS_CONTROL_OFF)
     shoot(page, "not-found")
+
+
+def test_the_audit_log_tab_lists_events_and_fits_a_phone_screen(page, django_user_model, shoot):
+    owner = django_user_model.objects.create_user("olivia", password=PASSWORD)
+    production = environment_services.create_environment(
+        name="production", description="Live systems", owner=owner, actor=owner, address="203.0.113.7"
+    )
+    key, _ = key_services.create_api_key(
+        environment=production, name="ci-deploy", description="Deploys from CI", actor=owner, address="203.0.113.7"
+    )
+    key_services.update_api_key(key=key, name="ci-old", description="Replaced", actor=owner, address="203.0.113.7")
+    key_services.deactivate_api_key(key=key, actor=owner, address="203.0.113.7")
+
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill("olivia")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(f"/environments/{production.pk}/api/")
+    page.get_by_role("link", name="Audit log").click()
+
+    rows = page.locator("table.events tbody tr")
+    expect(rows).to_have_count(4)
+    expect(rows.first).to_contain_text("API key deactivated")
+    expect(rows.first).to_contain_text("state: active → inactive")
+    shoot(page, "audit-log")
+
+    # Like every other page, the log fits a phone's width: no sideways scrolling.
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
