@@ -56,6 +56,11 @@ class ApiKey(models.Model):
         return self.is_active and not self.is_expired(now)
 
     @property
+    def allowed_actions(self) -> tuple[str, ...]:
+        """Return the lifecycle actions that apply in the key's state (the services enforce them)."""
+        return ("deactivate",) if self.state == State.ACTIVE else ("activate", "delete")
+
+    @property
     def can_write(self) -> bool:
         """Return whether the key may change things."""
         return self.permission == Permission.READ_WRITE

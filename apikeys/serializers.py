@@ -22,11 +22,12 @@ def key_actions(key: ApiKey, *, request, can_manage: bool) -> dict[str, str]:
     if not can_manage:
         return {}
     kwargs = {"environment_pk": key.environment_id, "pk": key.pk}
-    if key.state == State.ACTIVE:
-        return {"deactivate": reverse("api:apikey-deactivate", kwargs=kwargs, request=request)}
+    # DELETE goes to the key's own URL; the state changes have URLs of their own.
     return {
-        "activate": reverse("api:apikey-activate", kwargs=kwargs, request=request),
-        "delete": reverse("api:apikey-detail", kwargs=kwargs, request=request),
+        action: reverse(
+            "api:apikey-detail" if action == "delete" else f"api:apikey-{action}", kwargs=kwargs, request=request
+        )
+        for action in key.allowed_actions
     }
 
 

@@ -3,7 +3,7 @@
 import datetime
 
 import pytest
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 
 from apikeys import crypto, services
 from apikeys.models import ApiKey, Permission, State
@@ -420,3 +420,19 @@ def test_a_name_or_description_over_the_limit_is_refused_on_create_and_edit(envi
     assert ApiKey.objects.count() == 1
     key.refresh_from_db()
     assert (key.name, key.description) == ("kept", "kept")
+
+
+def test_the_actions_a_key_offers_are_exactly_the_ones_its_services_accept(environment, make_key):
+    active, _ = make_key(environment, name="active")
+    inactive, _ = make_key(environment, name="inactive")
+    services.deactivate_api_key(key=inactive)
+    for key in (active, inactive):
+        for action in ("deactivate", "activate", "delete"):
+            try:
+                with transaction.atomic():
+                    getattr(services, f"{action}_api_key")(key=ApiKey.objects.get(pk=key.pk))
+                    transaction.set_rollback(True)
+                accepted = True
+            except DomainError:
+                accepted = False
+            assert (action in key.allowed_actions) == accepted, (key.state, action)
