@@ -1,4 +1,4 @@
-"""Dashboard pages for an environment's API keys (Rancher's "API" page): thin views over services."""
+"""Dashboard pages for an environment's API keys (its "API" page): thin views over services."""
 
 import secrets
 from urllib.parse import urlsplit
