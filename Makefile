@@ -1,5 +1,6 @@
-# envkeys: `make run` serves the app on 127.0.0.1:8000, `make test` runs the test suite,
-# `make bench` runs the authentication benchmark (bench/run.py, about 10 minutes).
+# envkeys: `make run` serves the app on 127.0.0.1:8000, `make test` checks the import contracts and runs the tests,
+# `make bench` runs the key-path micro-benchmarks (bench/micro.py) and the authentication benchmark
+# (bench/run.py, about 10 minutes).
 # All create the virtualenv (.venv) and install the project on first use.
 
 PYTHON ?= python3
@@ -32,8 +33,11 @@ run: $(STAMP) .env
 	$(BIN)/python manage.py initadmin
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
+# The import contracts (pyproject.toml [tool.importlinter]) first: an import that runs back up a layer fails.
 test: $(STAMP)
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
+	$(BIN)/python bench/micro.py
 	$(BIN)/python bench/run.py $(BENCH_ARGS)

@@ -3,14 +3,14 @@
 from django import forms
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
-from django.urls import reverse
 from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_variables
 
 from apikeys import services
-from apikeys.models import ApiKey, State
-from config.client import client_address
-from environments.exceptions import DomainError
+from apikeys.models import Action, ApiKey
+from common.actor import Actor
+from common.errors import DomainError
+from environments.serializers import environment_url
 
 
 class ApiKeyForm(forms.ModelForm):
@@ -78,14 +78,12 @@ class ApiKeyAdmin(admin.ModelAdmin):
         return format_html('<strong style="color:{}">{}</strong>', colour, obj.status_label)
 
     def has_delete_permission(self, request, obj=None):
-        return super().has_delete_permission(request, obj) and (obj is None or obj.state == State.INACTIVE)
+        return super().has_delete_permission(request, obj) and (obj is None or obj.allows(Action.DELETE))
 
     @sensitive_variables("secret")
     def save_model(self, request, obj, form, change):
         if change:
-            services.update_api_key(
-                key=obj, name=obj.name, description=obj.description, actor=request.user, address=client_address(request)
-            )
+            services.update_api_key(key=obj, name=obj.name, description=obj.description, actor=Actor.of(request))
             return
         key, secret = services.create_api_key(
             environment=obj.environment,
@@ -93,8 +91,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
             description=obj.description,
             permission=obj.permission,
             expires_at=obj.expires_at,
-            actor=request.user,
-            address=client_address(request),
+            actor=Actor.of(request),
         )
         # The admin goes on with ``obj`` (redirect, log entry): make it the row that was created.
         obj.pk, obj.access_key, obj.secret_hash, obj.created_at = (
@@ -122,22 +119,21 @@ class ApiKeyAdmin(admin.ModelAdmin):
             "opts": self.opts,
             "key": obj,
             "secret_key": secret,
-            "endpoint": request.build_absolute_uri(
-                reverse("api:environment-detail", kwargs={"pk": obj.environment_id})
-            ),
+            "endpoint": environment_url(obj.environment_id, request),
         }
         response = TemplateResponse(request, "admin/apikeys/apikey/created.html", context)
         response["Cache-Control"] = "no-store"
         return response
 
     def delete_model(self, request, obj):
-        services.delete_api_key(key=obj, actor=request.user, address=client_address(request))
+        services.delete_api_key(key=obj, actor=Actor.of(request))
 
     def _apply(self, request, queryset, service, verb):
         done, refused = 0, []
+        actor = Actor.of(request)
         for key in queryset:
             try:
-                service(key=key, actor=request.user, address=client_address(request))
+                service(key=key, actor=actor)
                 done += 1
             except DomainError as exc:
                 refused.append(f"{key.access_key}: {exc.message}")

@@ -15,9 +15,9 @@ from apikeys.serializers import (
     ApiKeySerializer,
     ApiKeyUpdateSerializer,
 )
-from config.client import client_address
+from common.access import PassesAccessControl
 from environments.api import EnvironmentScopedMixin
-from environments.permissions import CanManageKeys, PassesAccessControl
+from environments.permissions import CanManageKeys
 
 
 class ApiKeyViewSet(EnvironmentScopedMixin, viewsets.GenericViewSet):
@@ -62,10 +62,7 @@ class ApiKeyViewSet(EnvironmentScopedMixin, viewsets.GenericViewSet):
         serializer = ApiKeyCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         key, secret = services.create_api_key(
-            environment=self.environment,
-            actor=request.user,
-            address=client_address(request),
-            **serializer.validated_data,
+            environment=self.environment, actor=self.actor, **serializer.validated_data
         )
         key.environment = self.environment
         context = {**self.get_serializer_context(), "secret_key": secret}
@@ -83,9 +80,7 @@ class ApiKeyViewSet(EnvironmentScopedMixin, viewsets.GenericViewSet):
         key = self.get_object()
         serializer = ApiKeyUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        services.update_api_key(
-            key=key, actor=request.user, address=client_address(request), **serializer.validated_data
-        )
+        services.update_api_key(key=key, actor=self.actor, **serializer.validated_data)
         return self._respond(key)
 
     @extend_schema(request=ApiKeyUpdateSerializer, responses={200: ApiKeySerializer})
@@ -98,28 +93,23 @@ class ApiKeyViewSet(EnvironmentScopedMixin, viewsets.GenericViewSet):
             key=key,
             name=serializer.validated_data.get("name", ""),
             description=serializer.validated_data.get("description", ""),
-            actor=request.user,
-            address=client_address(request),
+            actor=self.actor,
         )
         return self._respond(key)
 
     def destroy(self, request, *args, **kwargs):
         """Delete an inactive key (an active key answers 409: deactivate it first)."""
-        services.delete_api_key(key=self.get_object(), actor=request.user, address=client_address(request))
+        services.delete_api_key(key=self.get_object(), actor=self.actor)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=None, responses={200: ApiKeySerializer})
     @action(detail=True, methods=["post"])
     def deactivate(self, request, *args, **kwargs):
         """Deactivate an active key: it is refused from the very next request on."""
-        return self._respond(
-            services.deactivate_api_key(key=self.get_object(), actor=request.user, address=client_address(request))
-        )
+        return self._respond(services.deactivate_api_key(key=self.get_object(), actor=self.actor))
 
     @extend_schema(request=None, responses={200: ApiKeySerializer})
     @action(detail=True, methods=["post"])
     def activate(self, request, *args, **kwargs):
         """Activate an inactive key again."""
-        return self._respond(
-            services.activate_api_key(key=self.get_object(), actor=request.user, address=client_address(request))
-        )
+        return self._respond(services.activate_api_key(key=self.get_object(), actor=self.actor))

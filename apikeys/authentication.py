@@ -2,19 +2,19 @@
 
 import base64
 import binascii
+import functools
 
 from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 from rest_framework import authentication, exceptions
 from rest_framework.permissions import SAFE_METHODS
 
-from apikeys import services, throttling
+from apikeys import limits, selectors, usage
+from apikeys.crypto import is_well_formed_access_key
 from apikeys.models import ApiKey
-from config.client import client_address
-from environments import audit
-from environments.exceptions import DomainError
-
-REALM = "envkeys"
+from common.actor import client_address
+from common.audit.refusals import count_refusal
+from environments.models import Environment
 
 
 class ApiKeyUser:
@@ -48,7 +48,7 @@ class ApiKeyUser:
         return False
 
 
-class ApiKeyAuthentication(authentication.BaseAuthentication):
+class ApiKeyAuthentication(authentication.BasicAuthentication):
     """Authenticate ``Authorization: Basic base64(ACCESS_KEY:SECRET_KEY)``.
 
     For example ``curl -u EKABCDEFGH0123456789:envk...`` sends::
@@ -56,10 +56,16 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         Authorization: Basic RUtBQkNERUZHSDAxMjM0NTY3ODk6ZW52ay4uLg==
 
     Requests without that header are left to the next authentication class. A wrong or unknown
-    pair gets one generic message; only once the secret has verified does the message say that the
-    key is inactive or expired. Failures count towards the brute-force limits of
-    ``apikeys.throttling``; over a limit the answer is 429 and no secret is checked.
+    pair gets one generic message; only once the secret has verified does the message say that
+    the key is inactive or expired. Failures count towards the brute-force limits of
+    ``apikeys.limits``: over a limit the answer is 429 and no secret is checked. Refusals are
+    summarised in the audit log.
+
+    ``authenticate()`` reads the header itself rather than through DRF's, so that every frame
+    that holds the credentials is marked sensitive and error reports never show them.
     """
+
+    www_authenticate_realm = "envkeys"
 
     @sensitive_variables("header", "credentials", "secret")
     def authenticate(self, request):
@@ -69,16 +75,29 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if scheme.lower() != "basic":
             return None
         try:
-            access_key, secret = self._decode(credentials.strip())
+            access_key, secret = _decode(credentials.strip())
         except exceptions.AuthenticationFailed as exc:
-            throttling.record_failure(request, access_key=None, code=exc.get_codes())
+            # A Basic header that cannot be read as ACCESS_KEY:SECRET_KEY: a failure like any other.
+            limits.record_failure(address=client_address(request), access_key=None, code=exc.get_codes())
             raise
-        throttling.refuse_if_over_limit(request, access_key=access_key)
+        return self.authenticate_credentials(access_key, secret, request)
+
+    @sensitive_variables("password")
+    def authenticate_credentials(self, userid, password, request=None):
+        """Return ``(ApiKeyUser, key)`` for a usable key pair, or raise AuthenticationFailed (or Throttled)."""
+        address = client_address(request)
+        limits.refuse_if_over_limit(address=address, access_key=userid)
         try:
-            key = services.authenticate_api_key(access_key=access_key, secret=secret)
-        except DomainError as exc:
-            throttling.record_failure(request, access_key=access_key, code=exc.code)
-            audit.record_refused_authentication(access_key=access_key, address=client_address(request), reason=exc.code)
+            key = usage.authenticate_api_key(access_key=userid, secret=password)
+        except usage.KeyRefused as exc:
+            limits.record_failure(address=address, access_key=userid, code=exc.code)
+            well_formed = is_well_formed_access_key(userid)
+            count_refusal(
+                access_key=userid if well_formed else "",
+                address=address,
+                reason=exc.code,
+                find_environment=functools.partial(_environment_of, exc.key, userid if well_formed else ""),
+            )
             raise exceptions.AuthenticationFailed(exc.message, code=exc.code) from None
         self.enforce_same_origin(request)
         return ApiKeyUser(key), key
@@ -105,18 +124,26 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         """Return the challenge that makes a browser or client ask for the key pair."""
-        return f'Basic realm="{REALM}", charset="UTF-8"'
+        return f'{super().authenticate_header(request)}, charset="UTF-8"'
 
-    @staticmethod
-    @sensitive_variables("credentials", "decoded", "secret")
-    def _decode(credentials: str) -> tuple[str, str]:
-        if not credentials or " " in credentials:
-            raise exceptions.AuthenticationFailed("Invalid Basic header: expected one base64 credential.")
-        try:
-            decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
-        except (binascii.Error, ValueError):
-            raise exceptions.AuthenticationFailed("Invalid Basic header: credentials are not valid base64.") from None
-        access_key, colon, secret = decoded.partition(":")
-        if not colon:
-            raise exceptions.AuthenticationFailed("Invalid Basic header: expected ACCESS_KEY:SECRET_KEY.")
-        return access_key, secret
+
+@sensitive_variables("credentials", "decoded", "secret")
+def _decode(credentials: str) -> tuple[str, str]:
+    """Return ``(access_key, secret)`` from the base64 part of a Basic header, or raise AuthenticationFailed."""
+    if not credentials or " " in credentials:
+        raise exceptions.AuthenticationFailed("Invalid Basic header: expected one base64 credential.")
+    try:
+        decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        raise exceptions.AuthenticationFailed("Invalid Basic header: credentials are not valid base64.") from None
+    access_key, colon, secret = decoded.partition(":")
+    if not colon:
+        raise exceptions.AuthenticationFailed("Invalid Basic header: expected ACCESS_KEY:SECRET_KEY.")
+    return access_key, secret
+
+
+def _environment_of(key: ApiKey | None, access_key: str) -> Environment | None:
+    """Return the environment a refused attempt was aimed at: the checked key's, or the access key's."""
+    if key is not None:
+        return key.environment
+    return selectors.environment_of_access_key(access_key) if access_key else None

@@ -6,6 +6,7 @@ from django import forms
 from django.utils import timezone
 
 from apikeys.models import ApiKey, Permission
+from common.errors import max_length
 
 NEVER = "never"
 ON_DATE = "date"
@@ -14,9 +15,9 @@ ON_DATE = "date"
 class ApiKeyCreateForm(forms.Form):
     """Name, description, permission and expiry of a new key (the pair itself is generated)."""
 
-    name = forms.CharField(max_length=ApiKey._meta.get_field("name").max_length, required=False)
+    name = forms.CharField(max_length=max_length(ApiKey, "name"), required=False)
     description = forms.CharField(
-        max_length=ApiKey._meta.get_field("description").max_length,
+        max_length=max_length(ApiKey, "description"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
@@ -56,9 +57,9 @@ class ApiKeyCreateForm(forms.Form):
 class ApiKeyEditForm(forms.Form):
     """A key's name and description: nothing else about a key can change."""
 
-    name = forms.CharField(max_length=ApiKey._meta.get_field("name").max_length, required=False)
+    name = forms.CharField(max_length=max_length(ApiKey, "name"), required=False)
     description = forms.CharField(
-        max_length=ApiKey._meta.get_field("description").max_length,
+        max_length=max_length(ApiKey, "description"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )

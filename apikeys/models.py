@@ -3,6 +3,7 @@
 from django.db import models
 from django.utils import timezone
 
+from common.errors import DomainError
 from environments.models import Environment
 
 
@@ -18,6 +19,40 @@ class Permission(models.TextChoices):
 
     READ_WRITE = "read-write", "Read-write"
     READ_ONLY = "read-only", "Read-only"
+
+
+class Action(models.TextChoices):
+    """What can be done to a key once it exists, besides editing its name and description."""
+
+    DEACTIVATE = "deactivate", "Deactivate"
+    ACTIVATE = "activate", "Activate"
+    DELETE = "delete", "Delete"
+
+
+# The key lifecycle, the one place it is written: in each state, the actions that apply and the
+# state each leads to (None: the key is gone). The services enforce it; the API's ``actions``, the
+# dashboard's menus and the admin's actions read it.
+LIFECYCLE: dict[str, dict[str, str | None]] = {
+    State.ACTIVE: {Action.DEACTIVATE: State.INACTIVE},
+    State.INACTIVE: {Action.ACTIVATE: State.ACTIVE, Action.DELETE: None},
+}
+
+# Why an action does not apply, keyed by the action: one message for each refusal, wherever it is shown.
+REFUSALS = {
+    Action.DEACTIVATE: "This API key is already inactive.",
+    Action.ACTIVATE: "This API key is already active.",
+    Action.DELETE: "Deactivate this API key before deleting it.",
+}
+
+
+def states_allowing(action: str) -> list[str]:
+    """Return the states in which ``action`` applies."""
+    return [state for state, actions in LIFECYCLE.items() if action in actions]
+
+
+def refusal(action: str) -> DomainError:
+    """Return the error that refuses ``action`` on a key in a state where it does not apply."""
+    return DomainError(REFUSALS[action], code="invalid_state")
 
 
 class ApiKey(models.Model):
@@ -57,8 +92,17 @@ class ApiKey(models.Model):
 
     @property
     def allowed_actions(self) -> tuple[str, ...]:
-        """Return the lifecycle actions that apply in the key's state (the services enforce them)."""
-        return ("deactivate",) if self.state == State.ACTIVE else ("activate", "delete")
+        """Return the lifecycle actions that apply in the key's state, from ``LIFECYCLE``."""
+        return tuple(LIFECYCLE[self.state])
+
+    def allows(self, action: str) -> bool:
+        """Return whether ``action`` applies to the key in its state."""
+        return action in LIFECYCLE[self.state]
+
+    def ensure_allows(self, action: str) -> None:
+        """Raise DomainError (``invalid_state``, with the action's one message) unless ``action`` applies."""
+        if not self.allows(action):
+            raise refusal(action)
 
     @property
     def can_write(self) -> bool:

@@ -1,64 +1,89 @@
-"""Reads of API keys that more than one caller needs."""
+"""Reads of API keys that more than one caller needs, and the one-query lookup of key authentication."""
 
-from django.db import connections, router
-from django.db.models import QuerySet
-from django.db.models.query import get_related_populators
+import functools
+
+from django.conf import settings
+from django.db import connections, models, router
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.debug import sensitive_variables
 
 from apikeys.models import ApiKey, State
-from environments.models import Environment
+from common.actor import Actor
+from environments import selectors as environment_selectors
+from environments.models import Environment, Membership
 
-# Stands in for the access key while the lookup's SQL is compiled; never sent to the database.
-_PLACEHOLDER = "\x00access-key\x00"
+
+@functools.lru_cache(maxsize=8)  # one statement per database alias
+def _lookup_statement(alias: str) -> str:
+    """Return the SQL that loads a key and its environment by access key, built from the models' ``_meta``."""
+    quote = connections[alias].ops.quote_name
+    key_meta, environment_meta = ApiKey._meta, Environment._meta
+    columns = [f"k.{quote(field.column)}" for field in key_meta.concrete_fields]
+    columns += [f"e.{quote(field.column)}" for field in environment_meta.concrete_fields]
+    return (
+        f"SELECT {', '.join(columns)} FROM {quote(key_meta.db_table)} k "
+        f"INNER JOIN {quote(environment_meta.db_table)} e "
+        f"ON e.{quote(environment_meta.pk.column)} = k.{quote(key_meta.get_field('environment').column)} "
+        f"WHERE k.{quote(key_meta.get_field('access_key').column)} = %s"
+    )
 
 
-class _PreparedKeyLookup:
-    """The authentication query, compiled by the ORM once per database connection.
+@sensitive_variables("values", "converted")
+def _python_values(connection, fields, values) -> list:
+    """Return the row's values as the ORM gives them: aware datetimes, and each field's ``from_db_value``.
 
-    Every API request looks a key up by its access key, and compiling that ORM query (joins,
-    column lists, quoting) costs several times more than SQLite takes to run it. The SQL and the
-    row-to-model plan never change, so they are built once here by Django's own compiler and
-    reused with each new access key. Only the *statement* is kept: every call runs it against
-    the database, so a key deactivated, deleted or expired a moment ago is seen as such.
+    That covers every field these two models have; ``tests/apikeys/test_selectors.py`` compares
+    every field with the ORM's answer on SQLite and PostgreSQL, so a field type that needs more
+    (a backend's own converter, such as UUIDs on SQLite) fails there before it can be wrong here.
     """
-
-    def __init__(self, connection):
-        queryset = ApiKey.objects.select_related("environment").filter(access_key=_PLACEHOLDER).order_by()[:1]
-        compiler = queryset.query.get_compiler(connection=connection)
-        self.sql, params = compiler.as_sql()
-        if tuple(params) != (_PLACEHOLDER,):
-            raise RuntimeError(f"Unexpected parameters in the key lookup: {params!r}")
-        select, klass_info = compiler.select, compiler.klass_info
-        first, last = klass_info["select_fields"][0], klass_info["select_fields"][-1]
-        self.key_columns = slice(first, last + 1)
-        self.key_fields = [column[0].target.attname for column in select[self.key_columns]]
-        self.related = get_related_populators(klass_info, select, connection.alias)
-        self.converters = compiler.get_converters([column[0] for column in select[: compiler.col_count]])
-        self.compiler = compiler
-        self.connection = connection
-
-    def fetch(self, access_key: str) -> ApiKey | None:
-        with self.connection.cursor() as cursor:
-            cursor.execute(self.sql, [access_key])
-            row = cursor.fetchone()
-        if row is None:
-            return None
-        if self.converters:
-            row = next(self.compiler.apply_converters([row], self.converters))
-        key = ApiKey.from_db(self.connection.alias, self.key_fields, row[self.key_columns])
-        for populator in self.related:
-            populator.populate(row, key)
-        return key
+    converted = []
+    for field, value in zip(fields, values, strict=True):
+        if isinstance(field, models.DateTimeField) and value is not None:
+            if isinstance(value, str):
+                value = parse_datetime(value)
+            if settings.USE_TZ and timezone.is_naive(value):
+                # SQLite stores datetimes without a zone, in the connection's time zone.
+                value = timezone.make_aware(value, connection.timezone)
+        if hasattr(field, "from_db_value"):
+            value = field.from_db_value(value, None, connection)
+        converted.append(value)
+    return converted
 
 
+@sensitive_variables("row")  # it holds the secret's digest
 def key_for_authentication(*, access_key: str) -> ApiKey | None:
-    """Return the key with this access key and its environment, in one query, or None."""
-    connection = connections[router.db_for_read(ApiKey)]
-    # The prepared lookup lives on the connection object it was compiled for (one per thread and
-    # database alias), so there is one per connection and it goes away with it.
-    lookup = getattr(connection, "_envkeys_key_lookup", None)
-    if lookup is None:
-        lookup = connection._envkeys_key_lookup = _PreparedKeyLookup(connection)
-    return lookup.fetch(access_key)
+    """Return the key with this access key and its environment, in one query, or None.
+
+    Every API request looks a key up, and building this query through the ORM costs several times
+    more than the database takes to run it; the statement never changes, so it is built once from
+    the models' ``_meta`` and each row is turned into models with ``Model.from_db``. The row is
+    read on every call: a key deactivated, deleted or expired a moment ago is seen as such.
+    """
+    alias = router.db_for_read(ApiKey)
+    connection = connections[alias]
+    with connection.cursor() as cursor:
+        cursor.execute(_lookup_statement(alias), [access_key])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    key_fields, environment_fields = ApiKey._meta.concrete_fields, Environment._meta.concrete_fields
+    split = len(key_fields)
+    key = ApiKey.from_db(
+        alias, [field.attname for field in key_fields], _python_values(connection, key_fields, row[:split])
+    )
+    key.environment = Environment.from_db(
+        alias,
+        [field.attname for field in environment_fields],
+        _python_values(connection, environment_fields, row[split:]),
+    )
+    return key
+
+
+def environment_of_access_key(access_key: str) -> Environment | None:
+    """Return the environment of the key with this access key, or None."""
+    return Environment.objects.filter(api_keys__access_key=access_key).first()
 
 
 def keys_of_environment(*, environment: Environment, state: str | None = None) -> QuerySet[ApiKey]:
@@ -72,3 +97,16 @@ def keys_of_environment(*, environment: Environment, state: str | None = None) -
 def key_in_environment(*, environment: Environment, key_id) -> ApiKey | None:
     """Return the key with ``key_id`` if it belongs to the environment, else None."""
     return ApiKey.objects.filter(environment=environment, pk=key_id).first()
+
+
+def environments_with_key_counts(*, actor) -> QuerySet[Environment]:
+    """Return the environments the actor may see, with its role there and their active key count annotated.
+
+    ``actor`` is ``request.user``, as for every selector (``environments.selectors``).
+    """
+    user = Actor(principal=actor).user
+    role = Membership.objects.filter(environment=OuterRef("pk"), user_id=user.pk if user else None).values("role")
+    return environment_selectors.environments_visible_to(actor=actor).annotate(
+        my_role=Subquery(role[:1]),
+        active_key_count=Count("api_keys", filter=Q(api_keys__state=State.ACTIVE)),
+    )

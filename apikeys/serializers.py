@@ -2,9 +2,11 @@
 
 from rest_framework import serializers
 
-from apikeys.models import ApiKey, Permission, State
-from config.api import StrictFieldsMixin
-from config.reverse import reverse
+from apikeys.models import Action, ApiKey, Permission, State
+from common.api.links import links_for
+from common.api.serializers import StrictFieldsMixin
+from common.errors import max_length
+from environments.serializers import environment_url
 
 NEW_PAIR = "The key pair cannot change. If you want a new key pair, add a new key."
 IMMUTABLE_KEY_FIELDS = {
@@ -17,16 +19,18 @@ IMMUTABLE_KEY_FIELDS = {
 }
 
 
+def key_url(key: ApiKey, request, *path: str) -> str:
+    """Return the absolute URL of the key in the API, or of ``path`` below it (an action)."""
+    return links_for(request).item("api:apikey-list", key.pk, *path, environment_pk=key.environment_id)
+
+
 def key_actions(key: ApiKey, *, request, can_manage: bool) -> dict[str, str]:
     """Return the actions allowed on the key in its current state, mapped to their URLs."""
     if not can_manage:
         return {}
-    kwargs = {"environment_pk": key.environment_id, "pk": key.pk}
-    # DELETE goes to the key's own URL; the state changes have URLs of their own.
+    # DELETE goes to the key's own URL; the state changes are actions with URLs of their own.
     return {
-        action: reverse(
-            "api:apikey-detail" if action == "delete" else f"api:apikey-{action}", kwargs=kwargs, request=request
-        )
+        action: key_url(key, request) if action == Action.DELETE else key_url(key, request, action)
         for action in key.allowed_actions
     }
 
@@ -77,12 +81,7 @@ class ApiKeySerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
     def get_links(self, obj) -> dict[str, str]:
         request = self.context["request"]
-        return {
-            "self": reverse(
-                "api:apikey-detail", kwargs={"environment_pk": obj.environment_id, "pk": obj.pk}, request=request
-            ),
-            "environment": reverse("api:environment-detail", kwargs={"pk": obj.environment_id}, request=request),
-        }
+        return {"self": key_url(obj, request), "environment": environment_url(obj.environment_id, request)}
 
     def get_actions(self, obj) -> dict[str, str]:
         return key_actions(obj, request=self.context["request"], can_manage=self.context.get("can_manage", False))
@@ -105,8 +104,10 @@ class ApiKeyCreateSerializer(StrictFieldsMixin, serializers.Serializer):
         "environment": "A key is created in the environment of the URL.",
         "state": "New keys are always active.",
     }
-    name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
-    description = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+    name = serializers.CharField(max_length=max_length(ApiKey, "name"), required=False, allow_blank=True, default="")
+    description = serializers.CharField(
+        max_length=max_length(ApiKey, "description"), required=False, allow_blank=True, default=""
+    )
     permission = serializers.ChoiceField(choices=Permission.choices, required=False, default=Permission.READ_WRITE)
     expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
@@ -124,12 +125,12 @@ class ApiKeyCreatedSerializer(ApiKeySerializer):
         return self.context["secret_key"]
 
     def get_endpoint(self, obj) -> str:
-        return reverse("api:environment-detail", kwargs={"pk": obj.environment_id}, request=self.context["request"])
+        return environment_url(obj.environment_id, self.context["request"])
 
 
 class ApiKeyUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
     """Input for editing a key: name and description only."""
 
     immutable_fields = {**IMMUTABLE_KEY_FIELDS, "id": "A key's id cannot change."}
-    name = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    description = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+    name = serializers.CharField(max_length=max_length(ApiKey, "name"), required=False, allow_blank=True)
+    description = serializers.CharField(max_length=max_length(ApiKey, "description"), required=False, allow_blank=True)

@@ -6,6 +6,7 @@ from apikeys import views
 
 app_name = "apikeys"
 urlpatterns = [
+    path("environments/", views.environment_list, name="environment-list"),
     path("environments/<int:environment_id>/api/", views.key_list, name="list"),
     path("environments/<int:environment_id>/api/keys/add/", views.key_create, name="create"),
     path("environments/<int:environment_id>/api/keys/<int:key_id>/edit/", views.key_edit, name="edit"),

@@ -1,4 +1,4 @@
-"""Dashboard pages for an environment's API keys (its "API" page): thin views over services."""
+"""Dashboard pages for API keys: the list of environments with their keys, and each environment's "API" page."""
 
 import secrets
 from urllib.parse import urlsplit
@@ -9,16 +9,17 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from rest_framework.reverse import reverse as api_reverse
 
 from apikeys import selectors, services
 from apikeys.forms import ApiKeyCreateForm, ApiKeyEditForm
-from apikeys.models import State
-from apikeys.serializers import key_actions
-from config.client import client_address
-from environments.exceptions import DomainError
-from environments.serializers import environment_links
-from environments.views import dashboard_view, form_error, load_environment, next_or
+from apikeys.models import Action, State
+from apikeys.serializers import key_actions, key_url
+from common.actor import Actor
+from common.dashboard import dashboard_view, form_error, next_or
+from common.errors import DomainError
+from environments import selectors as environment_selectors
+from environments.dashboard import load_environment, role_label
+from environments.serializers import environment_url
 
 # The session remembers which add-key forms were handed out, so a form is used at most once:
 # reloading the "API Key Created" page (a re-sent POST) never creates a second key. Only these
@@ -31,7 +32,7 @@ STATE_FILTERS = [("", "All"), (State.ACTIVE, "Active"), (State.INACTIVE, "Inacti
 
 def _endpoint(request, environment) -> dict:
     """Return the environment's absolute endpoint URL and the host name a .netrc line needs."""
-    url = environment_links(environment.pk, request)["self"]
+    url = environment_url(environment.pk, request)
     return {"endpoint": url, "netrc_host": urlsplit(url).hostname}
 
 
@@ -49,6 +50,28 @@ def _list_url(environment) -> str:
 
 @require_GET
 @dashboard_view
+def environment_list(request):
+    """List the environments the requester may see, with their role and active key count."""
+    rows = [
+        {
+            "environment": environment,
+            "role": role_label(request, environment.my_role),
+            "access": environment_selectors.access_for(
+                actor=request.user, environment=environment, role=environment.my_role
+            ),
+            "api_url": environment_url(environment.pk, request),
+        }
+        for environment in selectors.environments_with_key_counts(actor=request.user).order_by("name")
+    ]
+    return render(
+        request,
+        "environments/environment_list.html",
+        {"rows": rows, "can_create": environment_selectors.can_create_environment(actor=request.user)},
+    )
+
+
+@require_GET
+@dashboard_view
 def key_list(request, environment_id: int):
     """Show the environment's endpoint, how to use a key, and its keys with their actions."""
     environment, access = load_environment(request, environment_id)
@@ -59,9 +82,7 @@ def key_list(request, environment_id: int):
         {
             "key": key,
             "actions": key_actions(key, request=request, can_manage=access.manage_keys),
-            "api_url": api_reverse(
-                "api:apikey-detail", kwargs={"environment_pk": environment.pk, "pk": key.pk}, request=request
-            ),
+            "api_url": key_url(key, request),
         }
         for key in selectors.keys_of_environment(environment=environment, state=state or None)
     ]
@@ -109,8 +130,7 @@ def key_create(request, environment_id: int):
                     description=form.cleaned_data["description"],
                     permission=form.cleaned_data["permission"],
                     expires_at=form.expires_at(),
-                    actor=request.user,
-                    address=client_address(request),
+                    actor=Actor.of(request),
                 )
             except DomainError as exc:
                 form_error(form, exc, fields={"expires_at": "expires_on"})
@@ -138,7 +158,7 @@ def key_edit(request, environment_id: int, key_id: int):
     form = ApiKeyEditForm(request.POST or None, initial={"name": key.name, "description": key.description})
     if request.method == "POST" and form.is_valid():
         try:
-            services.update_api_key(key=key, actor=request.user, address=client_address(request), **form.cleaned_data)
+            services.update_api_key(key=key, actor=Actor.of(request), **form.cleaned_data)
         except DomainError as exc:
             form_error(form, exc)
         else:
@@ -154,7 +174,7 @@ def _change_state(request, environment_id: int, key_id: int, service, done: str)
     environment, _ = load_environment(request, environment_id, need="manage_keys")
     key = _key_or_404(environment, key_id)
     try:
-        service(key=key, actor=request.user, address=client_address(request))
+        service(key=key, actor=Actor.of(request))
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
@@ -182,17 +202,19 @@ def key_activate(request, environment_id: int, key_id: int):
 @dashboard_view
 def key_delete(request, environment_id: int, key_id: int):
     """Ask for confirmation, then delete an inactive key."""
-    environment, access = load_environment(request, environment_id, need="manage_keys")
+    environment, _ = load_environment(request, environment_id, need="manage_keys")
     key = _key_or_404(environment, key_id)
     if request.method == "POST":
         try:
-            services.delete_api_key(key=key, actor=request.user, address=client_address(request))
+            services.delete_api_key(key=key, actor=Actor.of(request))
         except DomainError as exc:
             messages.error(request, exc.message)
         else:
             messages.success(request, f"API key {key.access_key} deleted.")
         return redirect(_list_url(environment))
-    if "delete" not in key_actions(key, request=request, can_manage=access.manage_keys):
-        messages.error(request, "Only an inactive key can be deleted: deactivate it first.")
+    try:
+        key.ensure_allows(Action.DELETE)
+    except DomainError as exc:
+        messages.error(request, exc.message)
         return redirect(_list_url(environment))
     return render(request, "apikeys/key_confirm_delete.html", {"environment": environment, "key": key, "tab": "api"})

@@ -10,8 +10,10 @@ from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from apikeys.api import ApiKeyViewSet
+from common.access import ACCESS_CONTROL_OFF
+from common.actor import api_key_of
 from environments.api import AuditEventViewSet, EnvironmentViewSet, MembershipViewSet
-from environments.selectors import ACCESS_CONTROL_OFF, api_key_of
+from environments.serializers import environment_url
 
 
 class ApiRoot(APIView):
@@ -36,7 +38,7 @@ class ApiRoot(APIView):
         }
         key = api_key_of(request.user)
         if key is not None:
-            links["environment"] = reverse("api:environment-detail", kwargs={"pk": key.environment_id}, request=request)
+            links["environment"] = environment_url(key.environment_id, request)
         body = {"type": "apiRoot", "version": "v1", "access_control": settings.ACCESS_CONTROL, "links": links}
         if not settings.ACCESS_CONTROL:
             body["warning"] = ACCESS_CONTROL_OFF

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "common.audit",
     "environments",
     "apikeys",
 ]
@@ -182,7 +183,7 @@ AUTH_FAILURE_RATE_PER_KEY = env.str("AUTH_FAILURE_RATE_PER_KEY", default="10/min
 SIGNIN_FAILURE_RATE_PER_ADDRESS = env.str("SIGNIN_FAILURE_RATE_PER_ADDRESS", default="30/15m")
 SIGNIN_FAILURE_RATE_PER_USERNAME = env.str("SIGNIN_FAILURE_RATE_PER_USERNAME", default="5/15m")
 
-CSRF_FAILURE_VIEW = "config.api.csrf_failure"
+CSRF_FAILURE_VIEW = "common.api.errors.csrf_failure"
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
@@ -211,16 +212,16 @@ REST_FRAMEWORK = {
         "apikeys.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["environments.permissions.PassesAccessControl"],
+    "DEFAULT_PERMISSION_CLASSES": ["common.access.PassesAccessControl"],
     "DEFAULT_PARSER_CLASSES": [
-        "config.parsers.JSONParser",
+        "common.api.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_PAGINATION_CLASS": "config.api.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "common.api.pagination.Pagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "config.api.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "config.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "common.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "common.api.schema.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
@@ -249,4 +250,4 @@ LOGGING = {
 }
 
 # Error reports (the e-mails to ADMINS, with DEBUG off) hide secret keys as well as what Django hides.
-DEFAULT_EXCEPTION_REPORTER_FILTER = "config.error_reports.SecretKeyHidingFilter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "apikeys.error_reports.SecretKeyHidingFilter"

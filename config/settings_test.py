@@ -26,4 +26,4 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # cache.clear() empties only that worker's prefix instead of the whole Redis database.
 CACHES["default"]["KEY_PREFIX"] = "envkeys-test-" + os.environ.get("PYTEST_XDIST_WORKER", "main")
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
-    CACHES["default"]["BACKEND"] = "tests.cache.PrefixScopedRedisCache"
+    CACHES["default"]["BACKEND"] = "tests.support.cache.PrefixScopedRedisCache"

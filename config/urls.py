@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth.views import LoginView, LogoutView
 from django.urls import include, path, re_path
 
-from config.api import not_found
+from common.api.errors import not_found
 from environments.auth_forms import AdminSignInForm, SignInForm
 
 # The admin's sign-in says "try again in N minutes" too when over the failed sign-in limit.
@@ -24,7 +24,7 @@ urlpatterns = [
     re_path(r"^api/", not_found, name="not-found"),
 ]
 
-handler400 = "config.api.handler400"
-handler403 = "config.api.handler403"
-handler404 = "config.api.handler404"
-handler500 = "config.api.handler500"
+handler400 = "common.api.errors.handler400"
+handler403 = "common.api.errors.handler403"
+handler404 = "common.api.errors.handler404"
+handler500 = "common.api.errors.handler500"

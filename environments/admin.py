@@ -3,10 +3,10 @@
 from django import forms
 from django.contrib import admin, messages
 
-from config.client import client_address
-from environments import audit, services
-from environments.exceptions import DomainError
-from environments.models import AuditEvent, Environment, Membership
+from common.actor import Actor
+from common.errors import DomainError
+from environments import selectors, services
+from environments.models import Environment, Membership
 
 
 class MembershipInline(admin.TabularInline):
@@ -34,39 +34,38 @@ class EnvironmentAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             services.update_environment(
-                environment=obj,
-                name=obj.name,
-                description=obj.description,
-                actor=request.user,
-                address=client_address(request),
+                environment=obj, name=obj.name, description=obj.description, actor=Actor.of(request)
             )
             return
-        created = services.create_environment(
-            name=obj.name,
-            description=obj.description,
-            owner=request.user,
-            actor=request.user,
-            address=client_address(request),
-        )
+        actor = Actor.of(request)
+        created = services.create_environment(name=obj.name, description=obj.description, owner=actor.user, actor=actor)
         obj.pk, obj.created_at = created.pk, created.created_at
         obj._state.adding = False
 
     def get_deleted_objects(self, objs, request):
-        """List what goes with the environments, without the rules that guard members and keys alone.
+        """List what deleting the environments takes with it, as ``services.delete_environment`` does it.
 
-        "Keep one owner" and "delete only inactive keys" protect a membership or a key from being
-        deleted on its own; when its environment goes, it goes too (as through the API).
+        Deleting goes through that service, which takes an environment's keys and members with it;
+        the rules that guard a key or a membership deleted on its own ("delete only inactive keys",
+        "keep one owner") do not apply, so Django's per-object permission walk is not asked.
         """
-        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
-        cascaded = {str(relation.related_model._meta.verbose_name) for relation in Environment._meta.related_objects}
-        return deleted, counts, {name for name in perms_needed if str(name) not in cascaded}, protected
+        deleted, counts = [], {}
+        for environment in objs:
+            summary = selectors.deletion_summary(environment=environment)
+            deleted.append(f"{Environment._meta.verbose_name.capitalize()}: {environment}")
+            deleted.append([f"{count} {label}" for label, count in summary.items()])
+            counts[Environment._meta.verbose_name_plural] = counts.get(Environment._meta.verbose_name_plural, 0) + 1
+            for label, count in summary.items():
+                counts[label] = counts.get(label, 0) + count
+        return deleted, counts, set(), []
 
     def delete_model(self, request, obj):
-        services.delete_environment(environment=obj, actor=request.user, address=client_address(request))
+        services.delete_environment(environment=obj, actor=Actor.of(request))
 
     def delete_queryset(self, request, queryset):
+        actor = Actor.of(request)
         for environment in queryset:
-            services.delete_environment(environment=environment, actor=request.user, address=client_address(request))
+            services.delete_environment(environment=environment, actor=actor)
 
 
 class MembershipForm(forms.ModelForm):
@@ -118,69 +117,25 @@ class MembershipAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            services.change_member_role(
-                membership=obj, role=obj.role, actor=request.user, address=client_address(request)
-            )
+            services.change_member_role(membership=obj, role=obj.role, actor=Actor.of(request))
             return
         created = services.add_member(
             environment=obj.environment,
             username=obj.user.get_username(),
             role=obj.role,
-            actor=request.user,
-            address=client_address(request),
+            actor=Actor.of(request),
         )
         obj.pk, obj.created_at = created.pk, created.created_at
         obj._state.adding = False
 
     def delete_model(self, request, obj):
-        services.remove_member(membership=obj, actor=request.user, address=client_address(request))
+        services.remove_member(membership=obj, actor=Actor.of(request))
 
     @admin.action(description="Remove selected members", permissions=["delete"])
     def remove_members(self, request, queryset):
+        actor = Actor.of(request)
         for membership in queryset.select_related("user"):
             try:
-                services.remove_member(membership=membership, actor=request.user, address=client_address(request))
+                services.remove_member(membership=membership, actor=actor)
             except DomainError as exc:
                 self.message_user(request, f"{membership.user}: {exc.message}", messages.ERROR)
-
-
-@admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    """The audit log, read-only: events are written by the services only, and never changed."""
-
-    list_display = ["created_at", "action", "environment_name", "actor_label", "address", "target", "reason", "count"]
-    list_filter = ["action", "actor_type", "reason"]
-    search_fields = ["environment_name", "actor_name", "target", "address"]
-    date_hierarchy = "created_at"
-    fields = [
-        "created_at",
-        "action",
-        "environment",
-        "environment_name",
-        "actor_type",
-        "actor_user",
-        "actor_name",
-        "address",
-        "target",
-        "changes",
-        "reason",
-        "count",
-    ]
-    readonly_fields = fields
-
-    def changelist_view(self, request, extra_context=None):
-        audit.settle_refusals()
-        return super().changelist_view(request, extra_context)
-
-    @admin.display(description="Actor", ordering="actor_name")
-    def actor_label(self, obj):
-        return obj.actor_label
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

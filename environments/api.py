@@ -7,16 +7,17 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 
-from config.client import client_address
-from environments import audit, selectors, services
-from environments.models import AuditAction
+from common.access import PassesAccessControl
+from common.actor import Actor
+from common.audit.models import AuditAction
+from common.audit.refusals import settle_refusals
+from environments import selectors, services
 from environments.permissions import (
     CanCreateEnvironment,
     CanDeleteEnvironment,
     CanEditEnvironment,
     CanManageMembers,
     CanViewEvents,
-    PassesAccessControl,
 )
 from environments.serializers import (
     AuditEventFilterSerializer,
@@ -27,14 +28,16 @@ from environments.serializers import (
 )
 
 
-def _as_user(actor):
-    """Return the actor if it is a real (database) user, else None."""
-    if selectors.api_key_of(actor) is not None or not getattr(actor, "is_authenticated", False):
-        return None
-    return actor
+class ActorMixin:
+    """For every viewset: who makes the request and from where, built once per request for the services."""
+
+    @cached_property
+    def actor(self) -> Actor:
+        """Return the request's actor (authentication has run by the time a handler asks)."""
+        return Actor.of(self.request)
 
 
-class EnvironmentScopedMixin:
+class EnvironmentScopedMixin(ActorMixin):
     """For endpoints under /environments/{environment_pk}/: the environment and what the actor may do."""
 
     @cached_property
@@ -53,7 +56,7 @@ class EnvironmentScopedMixin:
         return selectors.access_for(actor=self.request.user, environment=self.environment)
 
 
-class EnvironmentViewSet(viewsets.ModelViewSet):
+class EnvironmentViewSet(ActorMixin, viewsets.ModelViewSet):
     """Environments: each one is an API endpoint with its own keys.
 
     A key sees only its own environment. Signed-in users see the environments they belong to.
@@ -84,22 +87,14 @@ class EnvironmentViewSet(viewsets.ModelViewSet):
 
     def perform_create(self, serializer):
         serializer.instance = services.create_environment(
-            owner=_as_user(self.request.user),
-            actor=self.request.user,
-            address=client_address(self.request),
-            **serializer.validated_data,
+            owner=self.actor.user, actor=self.actor, **serializer.validated_data
         )
 
     def perform_update(self, serializer):
-        services.update_environment(
-            environment=serializer.instance,
-            actor=self.request.user,
-            address=client_address(self.request),
-            **serializer.validated_data,
-        )
+        services.update_environment(environment=serializer.instance, actor=self.actor, **serializer.validated_data)
 
     def perform_destroy(self, instance):
-        services.delete_environment(environment=instance, actor=self.request.user, address=client_address(self.request))
+        services.delete_environment(environment=instance, actor=self.actor)
 
 
 class MembershipViewSet(
@@ -125,8 +120,7 @@ class MembershipViewSet(
             environment=self.environment,
             username=serializer.validated_data["user"]["username"],
             role=serializer.validated_data["role"],
-            actor=request.user,
-            address=client_address(request),
+            actor=self.actor,
         )
         return Response(self.get_serializer(membership).data, status=status.HTTP_201_CREATED)
 
@@ -138,13 +132,12 @@ class MembershipViewSet(
         services.change_member_role(
             membership=membership,
             role=serializer.validated_data["role"],
-            actor=request.user,
-            address=client_address(request),
+            actor=self.actor,
         )
         return Response(self.get_serializer(membership).data)
 
     def perform_destroy(self, instance):
-        services.remove_member(membership=instance, actor=self.request.user, address=client_address(self.request))
+        services.remove_member(membership=instance, actor=self.actor)
 
 
 class AuditEventViewSet(EnvironmentScopedMixin, viewsets.ReadOnlyModelViewSet):
@@ -170,7 +163,7 @@ class AuditEventViewSet(EnvironmentScopedMixin, viewsets.ReadOnlyModelViewSet):
     )
     def list(self, request, *args, **kwargs):
         """List the environment's audit events, newest first."""
-        audit.settle_refusals(environment=self.environment)
+        settle_refusals(environment=self.environment)
         return super().list(request, *args, **kwargs)
 
     def retrieve(self, request, *args, **kwargs):

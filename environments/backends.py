@@ -10,42 +10,22 @@ from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 from django.views.decorators.debug import sensitive_variables
 
-from config import throttling
-from config.client import client_address
+from common.actor import client_address
+from common.limits import FailureLimit, address_ident, text_ident
+
+PER_ADDRESS = FailureLimit(scope="signin-address", setting="SIGNIN_FAILURE_RATE_PER_ADDRESS")
+PER_USERNAME_FROM_ADDRESS = FailureLimit(scope="signin-username", setting="SIGNIN_FAILURE_RATE_PER_USERNAME")
 
 
-class AddressSignInThrottle(throttling.FailureRateThrottle):
-    """Failed sign-ins from one client address (an IPv6 /64 counts as one)."""
-
-    scope = "signin-address"
-    setting = "SIGNIN_FAILURE_RATE_PER_ADDRESS"
-
-    def get_ident(self, request):
-        return throttling.address_ident(client_address(request))
-
-
-class UsernameSignInThrottle(throttling.FailureRateThrottle):
-    """Failed sign-ins for one username from one client address."""
-
-    scope = "signin-username"
-    setting = "SIGNIN_FAILURE_RATE_PER_USERNAME"
-
-    def __init__(self, username: str):
-        self.username = username
-        super().__init__()
-
-    def get_ident(self, request):
-        address = throttling.address_ident(client_address(request))
-        return f"{address}-{throttling.text_ident(self.username)}"
-
-
-def _throttles(username: str):
-    return [AddressSignInThrottle(), UsernameSignInThrottle(username)]
+def _counted(request, username: str | None) -> list[tuple[FailureLimit, str]]:
+    """Return each limit with the identity it counts this sign-in under."""
+    address = address_ident(client_address(request))
+    return [(PER_ADDRESS, address), (PER_USERNAME_FROM_ADDRESS, f"{address}-{text_ident(username or '')}")]
 
 
 def sign_in_retry_after(request, username: str | None) -> int | None:
     """Return the seconds until this address may try to sign in as ``username`` again, or None."""
-    waits = [throttle.wait() for throttle in _throttles(username or "") if not throttle.allow_request(request)]
+    waits = [limit.retry_after() for limit, ident in _counted(request, username) if limit.is_over(ident)]
     return max(waits) if waits else None
 
 
@@ -65,6 +45,6 @@ class ThrottledModelBackend(ModelBackend):
             raise PermissionDenied("Too many failed sign-ins.")
         user = super().authenticate(request, username=username, password=password, **kwargs)
         if user is None:
-            for throttle in _throttles(username or ""):
-                throttle.record_failure(request)
+            for limit, ident in _counted(request, username):
+                limit.record(ident)
         return user

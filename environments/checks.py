@@ -3,8 +3,8 @@
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 
-from config.throttling import parse_rate
-from environments.selectors import ACCESS_CONTROL_OFF
+from common.access import ACCESS_CONTROL_OFF
+from common.limits import parse_rate
 
 FAILURE_RATE_SETTINGS = [
     "AUTH_FAILURE_RATE_PER_ADDRESS",

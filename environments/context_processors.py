@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
+from common.access import ACCESS_CONTROL_OFF
 from environments import selectors
 
 # The session key that remembers the environment a person last worked in (its id, nothing else).
@@ -23,7 +24,7 @@ def dashboard(request):
     The lazy values cost no query on pages that do not show them (the admin, the browsable API).
     """
     return {
-        "access_control_off_notice": "" if settings.ACCESS_CONTROL else selectors.ACCESS_CONTROL_OFF,
+        "access_control_off_notice": "" if settings.ACCESS_CONTROL else ACCESS_CONTROL_OFF,
         "switcher_environments": SimpleLazyObject(
             lambda: list(selectors.environments_visible_to(actor=request.user).order_by("name"))
         ),

@@ -1,16 +1,18 @@
 """Dashboard forms for environments and their members: input shape only, the rules live in services."""
 
 from django import forms
+from django.contrib.auth import get_user_model
 
+from common.errors import max_length
 from environments.models import Environment, Role
 
 
 class EnvironmentForm(forms.Form):
     """Name and description of an environment."""
 
-    name = forms.CharField(max_length=Environment._meta.get_field("name").max_length)
+    name = forms.CharField(max_length=max_length(Environment, "name"))
     description = forms.CharField(
-        max_length=Environment._meta.get_field("description").max_length,
+        max_length=max_length(Environment, "description"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
@@ -19,7 +21,10 @@ class EnvironmentForm(forms.Form):
 class AddMemberForm(forms.Form):
     """A user to add to an environment, by username, with a role."""
 
-    username = forms.CharField(max_length=150, widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    username = forms.CharField(
+        max_length=max_length(get_user_model(), get_user_model().USERNAME_FIELD),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
     role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
 
 

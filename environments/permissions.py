@@ -1,16 +1,12 @@
-"""DRF permission classes: one decision each, all taken from ``environments.selectors``."""
+"""DRF permission classes: one decision each, all taken from ``environments.selectors``.
 
-from django.conf import settings
+The access-control switch itself is ``common.access.PassesAccessControl``, every endpoint's default.
+"""
+
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
+from common.actor import api_key_of
 from environments import selectors
-
-
-class PassesAccessControl(BasePermission):
-    """With access control on, only authenticated requests; with it off, everyone."""
-
-    def has_permission(self, request, view):
-        return not settings.ACCESS_CONTROL or bool(request.user and request.user.is_authenticated)
 
 
 class CanCreateEnvironment(BasePermission):
@@ -52,7 +48,7 @@ class CanManageMembers(BasePermission):
     def has_permission(self, request, view):
         # Resolve the environment first: another environment's members are a 404, even for a key.
         access = view.environment_access
-        if selectors.api_key_of(request.user) is not None:
+        if api_key_of(request.user) is not None:
             return False
         return access.view if request.method in SAFE_METHODS else access.manage_members
 

@@ -7,12 +7,13 @@ that stands for an environment API key (it carries the key as ``actor.api_key``)
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db import models
+from django.db.models import QuerySet
+from django.urls import reverse
 
-from environments.models import AuditEvent, Environment, Membership, Role
-
-# Shown by the API root, the dashboard banner and the system check whenever access control is off.
-ACCESS_CONTROL_OFF = "Access control is not configured: anyone who can reach this server can use its API."
+from common.actor import api_key_of
+from common.audit.models import AuditEvent
+from environments.models import Environment, Membership, Role
 
 
 @dataclass(frozen=True)
@@ -38,11 +39,6 @@ ROLE_ACCESS = {
 KEY_ACCESS = {True: Access(view=True, edit=True, manage_keys=True), False: Access(view=True)}
 
 
-def api_key_of(actor):
-    """Return the API key an actor stands for, or None for users and anonymous requests."""
-    return getattr(actor, "api_key", None)
-
-
 def has_unrestricted_access(actor) -> bool:
     """Return whether the actor may do everything everywhere (superuser, or access control off)."""
     if api_key_of(actor) is not None:
@@ -64,7 +60,7 @@ def access_for(*, actor, environment: Environment, role=_ROLE_NOT_LOADED) -> Acc
     """Return what the actor may do in the environment.
 
     ``role``: the actor's role there when the caller has loaded it already (``my_role`` of
-    ``environments_for_listing``), which saves a query per environment.
+    ``apikeys.selectors.environments_with_key_counts``), which saves a query per environment.
     """
     key = api_key_of(actor)
     if key is not None:
@@ -95,18 +91,6 @@ def environments_visible_to(*, actor) -> QuerySet[Environment]:
     return Environment.objects.filter(memberships__user=actor)
 
 
-def environments_for_listing(*, actor) -> QuerySet[Environment]:
-    """Return the visible environments with the actor's role and active key count annotated."""
-    from apikeys.models import State
-
-    user_pk = actor.pk if getattr(actor, "is_authenticated", False) and api_key_of(actor) is None else None
-    role = Membership.objects.filter(environment=OuterRef("pk"), user_id=user_pk).values("role")[:1]
-    return environments_visible_to(actor=actor).annotate(
-        my_role=Subquery(role),
-        active_key_count=Count("api_keys", filter=Q(api_keys__state=State.ACTIVE)),
-    )
-
-
 def visible_environment(*, actor, environment_id: int) -> Environment | None:
     """Return the environment if the actor may see it, else None.
 
@@ -116,6 +100,23 @@ def visible_environment(*, actor, environment_id: int) -> Environment | None:
     if key is not None:
         return key.environment if key.environment_id == environment_id else None
     return environments_visible_to(actor=actor).filter(pk=environment_id).first()
+
+
+def deletion_summary(*, environment: Environment) -> dict[str, int]:
+    """Return what deleting the environment takes with it: ``{"environment API keys": 3, "memberships": 2}``.
+
+    Read from the relations that cascade from an environment, so it names what other apps attach
+    to environments without importing them; the audit trail is kept (its link is set to null).
+    """
+    summary = {}
+    for relation in Environment._meta.related_objects:
+        if relation.on_delete is not models.CASCADE:
+            continue
+        related = relation.related_model
+        summary[str(related._meta.verbose_name_plural)] = related._default_manager.filter(
+            **{relation.field.name: environment}
+        ).count()
+    return summary
 
 
 def members_of(*, environment: Environment) -> QuerySet[Membership]:
@@ -146,6 +147,4 @@ def environment_by_name_or_id(value: str) -> Environment | None:
 
 def public_endpoint_url(environment_id: int) -> str:
     """Return the environment's absolute API endpoint URL outside a request (PUBLIC_URL based)."""
-    from django.urls import reverse
-
     return settings.PUBLIC_URL + reverse("api:environment-detail", kwargs={"pk": environment_id})

@@ -2,10 +2,26 @@
 
 from rest_framework import serializers
 
-from config.api import StrictFieldsMixin
-from config.reverse import reverse
-from environments.models import AuditAction, AuditEvent, Environment, Membership, Role
-from environments.selectors import api_key_of
+from common.actor import api_key_of
+from common.api.links import links_for
+from common.api.serializers import StrictFieldsMixin
+from common.audit.models import AuditAction, AuditEvent
+from common.errors import max_length
+from environments.models import Environment, Membership, Role
+
+# The collections nested under an environment's URL: their link names are the router's prefixes
+# (config/api_router.py), and tests/common/test_links.py checks them against DRF's reverse.
+NESTED = ("apikeys", "members", "events")
+
+
+def environment_url(environment_id: int, request) -> str:
+    """Return the absolute URL of an environment's API endpoint."""
+    return links_for(request).item("api:environment-list", environment_id)
+
+
+def member_url(membership: Membership, request) -> str:
+    """Return the absolute URL of a membership in the API."""
+    return links_for(request).item("api:member-list", membership.pk, environment_pk=membership.environment_id)
 
 
 def environment_links(environment_id: int, request) -> dict:
@@ -13,13 +29,9 @@ def environment_links(environment_id: int, request) -> dict:
 
     Keys never see members, so a key's view of its environment has no ``members`` link.
     """
-    kwargs = {"environment_pk": environment_id}
-    links = {
-        "self": reverse("api:environment-detail", kwargs={"pk": environment_id}, request=request),
-        "apikeys": reverse("api:apikey-list", kwargs=kwargs, request=request),
-        "members": reverse("api:member-list", kwargs=kwargs, request=request),
-        "events": reverse("api:event-list", kwargs=kwargs, request=request),
-    }
+    links = {"self": environment_url(environment_id, request)}
+    for name in NESTED:
+        links[name] = links_for(request).item("api:environment-list", environment_id, name)
     if api_key_of(getattr(request, "user", None)) is not None:
         del links["members"]
     return links
@@ -30,7 +42,7 @@ class EnvironmentSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
     type = serializers.SerializerMethodField()
     links = serializers.SerializerMethodField()
-    name = serializers.CharField(max_length=100)
+    name = serializers.CharField(max_length=max_length(Environment, "name"))
 
     class Meta:
         model = Environment
@@ -63,10 +75,8 @@ class MembershipSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     def get_links(self, obj) -> dict[str, str]:
         request = self.context["request"]
         return {
-            "self": reverse(
-                "api:member-detail", kwargs={"environment_pk": obj.environment_id, "pk": obj.pk}, request=request
-            ),
-            "environment": reverse("api:environment-detail", kwargs={"pk": obj.environment_id}, request=request),
+            "self": member_url(obj, request),
+            "environment": environment_url(obj.environment_id, request),
         }
 
 
@@ -117,10 +127,9 @@ class AuditEventSerializer(serializers.ModelSerializer):
 
     def get_links(self, obj) -> dict[str, str]:
         request = self.context["request"]
-        kwargs = {"environment_pk": obj.environment_id}
         return {
-            "self": reverse("api:event-detail", kwargs={**kwargs, "pk": obj.pk}, request=request),
-            "environment": reverse("api:environment-detail", kwargs={"pk": obj.environment_id}, request=request),
+            "self": links_for(request).item("api:event-list", obj.pk, environment_pk=obj.environment_id),
+            "environment": environment_url(obj.environment_id, request),
         }
 
 

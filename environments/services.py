@@ -3,23 +3,11 @@
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
-from environments import audit
-from environments.exceptions import DomainError
-from environments.models import AuditAction, Environment, Membership, Role
-
-
-def clean_text(*, model, field: str, value: str | None, strip: bool = False) -> str:
-    """Return ``value`` (stripped if asked) as a string, or raise DomainError if it is too long.
-
-    The model field's ``max_length`` is the one limit; forms and serializers read it from there.
-    """
-    value = value or ""
-    if strip:
-        value = value.strip()
-    limit = model._meta.get_field(field).max_length
-    if limit is not None and len(value) > limit:
-        raise DomainError(f"{field}: at most {limit} characters.", code="max_length", field=field)
-    return value
+from common.actor import SYSTEM, Actor
+from common.audit import records as audit
+from common.audit.models import AuditAction
+from common.errors import DomainError, clean_text
+from environments.models import Environment, Membership, Role
 
 
 def _check_name(name: str) -> str:
@@ -29,7 +17,7 @@ def _check_name(name: str) -> str:
     return name
 
 
-def create_environment(*, name: str, description: str = "", owner=None, actor=None, address: str = "") -> Environment:
+def create_environment(*, name: str, description: str = "", owner=None, actor: Actor = SYSTEM) -> Environment:
     """Create an environment; ``owner`` (a user) becomes its first owner."""
     name = _check_name(name)
     try:
@@ -45,7 +33,6 @@ def create_environment(*, name: str, description: str = "", owner=None, actor=No
                 action=AuditAction.ENVIRONMENT_CREATED,
                 environment=environment,
                 actor=actor,
-                address=address,
                 target=environment.name,
                 changes=created,
             )
@@ -59,8 +46,7 @@ def update_environment(
     environment: Environment,
     name: str | None = None,
     description: str | None = None,
-    actor=None,
-    address: str = "",
+    actor: Actor = SYSTEM,
 ) -> Environment:
     """Change an environment's name and/or description."""
     values = {}
@@ -86,7 +72,6 @@ def update_environment(
                     action=AuditAction.ENVIRONMENT_EDITED,
                     environment=environment,
                     actor=actor,
-                    address=address,
                     target=environment.name,
                     changes=changes,
                 )
@@ -97,7 +82,7 @@ def update_environment(
     return environment
 
 
-def delete_environment(*, environment: Environment, actor=None, address: str = "") -> None:
+def delete_environment(*, environment: Environment, actor: Actor = SYSTEM) -> None:
     """Delete an environment with its memberships and API keys; its audit trail stays, by name."""
     with transaction.atomic():
         before = Environment.objects.select_for_update().filter(pk=environment.pk).first()
@@ -108,14 +93,13 @@ def delete_environment(*, environment: Environment, actor=None, address: str = "
             action=AuditAction.ENVIRONMENT_DELETED,
             environment=before,
             actor=actor,
-            address=address,
             target=before.name,
             changes={"name": [before.name, None], "description": [before.description, None]},
         )
         before.delete()
 
 
-def add_member(*, environment: Environment, username: str, role: str, actor=None, address: str = "") -> Membership:
+def add_member(*, environment: Environment, username: str, role: str, actor: Actor = SYSTEM) -> Membership:
     """Give the user with ``username`` a role in the environment."""
     if role not in Role.values:
         raise DomainError(f"Unknown role {role!r}.", code="invalid", field="role")
@@ -131,7 +115,6 @@ def add_member(*, environment: Environment, username: str, role: str, actor=None
                 action=AuditAction.MEMBER_ADDED,
                 environment=environment,
                 actor=actor,
-                address=address,
                 target=user.get_username(),
                 changes={"role": [None, role]},
             )
@@ -153,7 +136,7 @@ def ensure_keeps_an_owner(*, membership: Membership, new_role: str | None) -> No
         raise DomainError("An environment must keep at least one owner.", code="last_owner")
 
 
-def change_member_role(*, membership: Membership, role: str, actor=None, address: str = "") -> Membership:
+def change_member_role(*, membership: Membership, role: str, actor: Actor = SYSTEM) -> Membership:
     """Change a member's role; the environment always keeps at least one owner."""
     if role not in Role.values:
         raise DomainError(f"Unknown role {role!r}.", code="invalid", field="role")
@@ -170,7 +153,6 @@ def change_member_role(*, membership: Membership, role: str, actor=None, address
                 action=AuditAction.MEMBER_CHANGED,
                 environment=environment,
                 actor=actor,
-                address=address,
                 target=current.user.get_username(),
                 changes={"role": [current.role, role]},
             )
@@ -178,7 +160,7 @@ def change_member_role(*, membership: Membership, role: str, actor=None, address
     return membership
 
 
-def remove_member(*, membership: Membership, actor=None, address: str = "") -> None:
+def remove_member(*, membership: Membership, actor: Actor = SYSTEM) -> None:
     """Remove a member; the environment always keeps at least one owner."""
     with transaction.atomic():
         environment = Environment.objects.select_for_update().filter(pk=membership.environment_id).first()
@@ -190,7 +172,6 @@ def remove_member(*, membership: Membership, actor=None, address: str = "") -> N
             action=AuditAction.MEMBER_REMOVED,
             environment=environment,
             actor=actor,
-            address=address,
             target=current.user.get_username(),
             changes={"role": [current.role, None]},
         )

@@ -7,7 +7,6 @@ from environments import views
 app_name = "environments"
 urlpatterns = [
     path("", views.home, name="home"),
-    path("environments/", views.environment_list, name="list"),
     path("environments/add/", views.environment_create, name="create"),
     path("environments/switch/", views.switch_environment, name="switch"),
     path("environments/<int:environment_id>/edit/", views.environment_edit, name="edit"),

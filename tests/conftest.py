@@ -1,39 +1,47 @@
-"""Shared fixtures: users in every role, environments, keys, and API clients."""
+"""Shared fixtures: users in every role, environments, keys, API and browser clients, the clock, servers."""
 
-import base64
+import datetime
 import itertools
-import uuid
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.core.cache import caches
 from django.test import Client
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apikeys import services as key_services
-from apikeys.throttling import recently_failed
-from config.throttling import FailureRateThrottle
+from apikeys.limits import recently_failed
 from environments import services as environment_services
 from environments.models import Role
-from tests import engines
-from tests.servers import start_app_server, stop_app_servers
-
-
-def basic_auth(access_key: str, secret: str) -> str:
-    """Return the Authorization header value that ``curl -u ACCESS:SECRET`` sends."""
-    return "Basic " + base64.b64encode(f"{access_key}:{secret}".encode()).decode()
+from tests.support import engines
+from tests.support.auth import basic_auth
+from tests.support.clock import Clock
+from tests.support.servers import start_app_server, stop_app_servers
 
 
 @pytest.fixture(autouse=True)
-def _fresh_failure_counts(monkeypatch):
-    """Start every test with no failed-authentication counts, so limits never leak between tests.
+def _fresh_failure_counts():
+    """Start every test with no failed-authentication counts in this process's memory.
 
-    Counters live in the cache (shared with other test processes when CACHE_URL is Redis, so they
-    are namespaced per test rather than cleared) and in each process's memory.
+    The counters in the cache go with the cache (``_empty_cache``).
     """
-    namespace = f"envkeys:test-{uuid.uuid4().hex[:12]}:"
-    monkeypatch.setattr(FailureRateThrottle, "cache_format", namespace + FailureRateThrottle.cache_format)
     recently_failed.clear()
+
+
+@pytest.fixture
+def clock():
+    """Stop the clock 5 s into the next minute; the test moves it with ``clock.advance(seconds=...)``.
+
+    The start lies ahead of the real time (never behind what fixtures already wrote) and at a known
+    place in its minute, so minute windows fall the same way every run. time-machine stops the
+    clock everywhere in this process: ``timezone.now()``, ``time.time()``, the local-memory cache's
+    expiry. Servers started as processes keep the real time.
+    """
+    start = (timezone.now() + datetime.timedelta(minutes=1)).replace(second=5, microsecond=0)
+    with time_machine.travel(start, tick=False) as traveller:
+        yield Clock(traveller, start)
 
 
 @pytest.fixture
@@ -103,7 +111,7 @@ def key_pair(environment, make_key):
 
 
 @pytest.fixture
-def web():
+def web_client_for():
     """Return a factory of browser-like clients, signed in as ``user`` (or anonymous for None)."""
 
     def make(user=None, **options):
@@ -131,7 +139,7 @@ def key_client(key_pair):
 
 
 @pytest.fixture
-def client_for():
+def api_client_for():
     """Return a factory of API clients signed in (by session) as a user."""
 
     def make(user):
@@ -153,7 +161,7 @@ def server_factory(tmp_path):
     """Return a starter of gunicorn app servers, all stopped when the test ends.
 
     ``server_factory(env={...}, workers=1) -> AppServer``: the server runs ``config.settings`` on a
-    free loopback port with only ``env`` as its configuration (see ``tests/servers.py``).
+    free loopback port with only ``env`` as its configuration (see ``tests/support/servers.py``).
     """
     started = []
     numbers = itertools.count(1)

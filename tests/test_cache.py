@@ -1,10 +1,10 @@
-"""The test run's Redis cache stays within its own key prefix (tests/cache.py)."""
+"""The test run's Redis cache stays within its own key prefix (tests/support/cache.py)."""
 
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 
-from tests import engines
+from tests.support import engines
 
 
 def test_clearing_the_test_cache_leaves_other_workers_entries_alone():

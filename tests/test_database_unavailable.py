@@ -11,8 +11,8 @@ from django.test import Client, override_settings
 from rest_framework.test import APIClient
 
 from apikeys import crypto
-from config.api import DATABASE_UNAVAILABLE
-from tests.conftest import basic_auth
+from common.api.errors import DATABASE_UNAVAILABLE
+from tests.support.auth import basic_auth
 
 UNAVAILABLE = {"code": "database_unavailable", "detail": DATABASE_UNAVAILABLE}
 

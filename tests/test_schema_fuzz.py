@@ -24,7 +24,7 @@ from schemathesis.checks import (
 
 from config.wsgi import application
 from environments.models import Membership
-from tests.conftest import basic_auth
+from tests.support.auth import basic_auth
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.django_db]
 

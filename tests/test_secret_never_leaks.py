@@ -38,9 +38,9 @@ from rest_framework.test import APIClient
 from apikeys import crypto, selectors, services
 from apikeys.authentication import ApiKeyAuthentication
 from apikeys.models import ApiKey
-from environments import audit
-from environments.models import AuditAction, AuditEvent
-from tests.conftest import basic_auth
+from common.audit import records as audit
+from common.audit.models import AuditAction, AuditEvent
+from tests.support.auth import basic_auth
 
 pytestmark = pytest.mark.django_db
 
@@ -381,11 +381,11 @@ def journey(settings, logs, caplog, capsys, responses, environment, superuser, k
         f"/admin/environments/environment/{env}/change/",
         f"/admin/environments/environment/{env}/history/",
         "/admin/environments/membership/",
-        "/admin/environments/auditevent/",
+        "/admin/audit/auditevent/",
         "/admin/auth/user/",
         *(f"/admin/apikeys/apikey/{pk}/{page}/" for pk in key_ids for page in ("change", "history")),
         *(
-            f"/admin/environments/auditevent/{pk}/change/"
+            f"/admin/audit/auditevent/{pk}/change/"
             for pk in AuditEvent.objects.filter(action=AuditAction.APIKEY_CREATED).values_list("pk", flat=True)
         ),
     ]

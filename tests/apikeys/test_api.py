@@ -6,9 +6,9 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from apikeys import crypto, services
+from apikeys import crypto, services, usage
 from apikeys.models import ApiKey, Permission, State
-from tests.conftest import basic_auth
+from tests.support.auth import basic_auth
 
 pytestmark = pytest.mark.django_db
 
@@ -78,19 +78,19 @@ def _delete(key: ApiKey) -> None:
         pytest.param(
             lambda key, secret: (key.access_key, crypto.generate_secret_key()),
             "authentication_failed",
-            services.INVALID_CREDENTIALS,
+            usage.INVALID_CREDENTIALS,
             id="wrong-secret",
         ),
         pytest.param(
             lambda key, secret: (crypto.generate_access_key(), secret),
             "authentication_failed",
-            services.INVALID_CREDENTIALS,
+            usage.INVALID_CREDENTIALS,
             id="unknown-access-key",
         ),
         pytest.param(
             lambda key, secret: (key.access_key, secret[:-1]),
             "authentication_failed",
-            services.INVALID_CREDENTIALS,
+            usage.INVALID_CREDENTIALS,
             id="truncated-secret",
         ),
         pytest.param(
@@ -108,7 +108,7 @@ def _delete(key: ApiKey) -> None:
         pytest.param(
             lambda key, secret: _delete(key) or (key.access_key, secret),
             "authentication_failed",
-            services.INVALID_CREDENTIALS,
+            usage.INVALID_CREDENTIALS,
             id="deleted",
         ),
     ],
@@ -145,8 +145,8 @@ def test_a_deactivated_key_is_refused_on_the_very_next_request(key_client, key_p
     assert key.state == State.INACTIVE
 
 
-def test_a_signed_in_user_who_also_sends_a_wrong_pair_gets_a_401(client_for, owner, environment):
-    client = client_for(owner)
+def test_a_signed_in_user_who_also_sends_a_wrong_pair_gets_a_401(api_client_for, owner, environment):
+    client = api_client_for(owner)
     client.credentials(HTTP_AUTHORIZATION=basic_auth(crypto.generate_access_key(), crypto.generate_secret_key()))
 
     assert client.get(keys_url(environment.pk)).status_code == 401
@@ -196,9 +196,9 @@ def test_a_key_gets_404_for_everything_of_another_environment(key_client, other_
 
 @pytest.mark.parametrize("role", ["owner", "member", "reader"])
 def test_a_user_gets_404_for_everything_of_an_environment_they_are_not_in(
-    request, client_for, role, other_environment, other_key, environment
+    request, api_client_for, role, other_environment, other_key, environment
 ):
-    client = client_for(request.getfixturevalue(role))
+    client = api_client_for(request.getfixturevalue(role))
     for method, url in _cross_environment_requests(other_environment, other_key):
         response = getattr(client, method)(url, {"name": "hijacked"}, format="json")
         assert (method, url, response.status_code, response.json()["code"]) == (method, url, 404, "not_found")
@@ -218,8 +218,8 @@ def test_a_key_of_another_environment_is_not_found_under_this_one(key_client, en
     assert response.status_code == 404
 
 
-def test_an_environment_that_does_not_exist_is_404(client_for, superuser):
-    response = client_for(superuser).get(keys_url(999999))
+def test_an_environment_that_does_not_exist_is_404(api_client_for, superuser):
+    response = api_client_for(superuser).get(keys_url(999999))
 
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
@@ -246,10 +246,10 @@ def _write_requests(environment, key):
 
 
 @pytest.mark.parametrize("who", ["read_only_client", "reader"])
-def test_a_read_only_key_or_member_may_read_but_not_write(request, client_for, who, environment, key_pair):
+def test_a_read_only_key_or_member_may_read_but_not_write(request, api_client_for, who, environment, key_pair):
     client = request.getfixturevalue(who)
     if who == "reader":
-        client = client_for(client)
+        client = api_client_for(client)
     key, _ = key_pair
 
     assert client.get(keys_url(environment.pk)).status_code == 200
@@ -325,7 +325,7 @@ def test_deactivating_an_inactive_key_is_a_409(key_client, inactive_key):
 @pytest.mark.parametrize("method", ["patch", "put"])
 def test_changing_what_a_key_cannot_change_is_a_400_naming_the_field(key_client, key_pair, method, field, value):
     key, _ = key_pair
-    services.record_key_use(key=key)
+    usage.record_key_use(key=key)
     before = ApiKey.objects.filter(pk=key.pk).values().get()
 
     response = getattr(key_client, method)(key_url(key), {"name": "renamed", field: value}, format="json")
@@ -474,9 +474,9 @@ def test_an_inactive_key_offers_activate_and_delete(key_client, inactive_key, en
 
 
 @pytest.mark.parametrize(("role", "offered"), [("owner", True), ("member", True), ("reader", False)])
-def test_actions_are_offered_only_to_who_may_take_them(request, client_for, environment, key_pair, role, offered):
+def test_actions_are_offered_only_to_who_may_take_them(request, api_client_for, environment, key_pair, role, offered):
     key, _ = key_pair
-    client = client_for(request.getfixturevalue(role))
+    client = api_client_for(request.getfixturevalue(role))
 
     assert bool(client.get(key_url(key)).json()["actions"]) is offered
     assert bool(client.get(keys_url(environment.pk)).json()["results"][0]["actions"]) is offered
@@ -583,8 +583,8 @@ def test_the_api_root_links_to_every_part_and_to_the_keys_environment(key_client
     }
 
 
-def test_the_api_root_has_no_environment_link_for_a_user(client_for, owner):
-    body = client_for(owner).get("/api/v1/").json()
+def test_the_api_root_has_no_environment_link_for_a_user(api_client_for, owner):
+    body = api_client_for(owner).get("/api/v1/").json()
 
     assert set(body["links"]) == {"environments", "schema"}
 
@@ -600,8 +600,8 @@ def test_the_environment_endpoint_links_every_part_of_it(key_client, environment
     }
 
 
-def test_a_signed_in_member_also_gets_the_members_link(client_for, member, environment):
-    body = client_for(member).get(f"/api/v1/environments/{environment.pk}/").json()
+def test_a_signed_in_member_also_gets_the_members_link(api_client_for, member, environment):
+    body = api_client_for(member).get(f"/api/v1/environments/{environment.pk}/").json()
 
     assert body["links"]["members"] == f"{BASE}/api/v1/environments/{environment.pk}/members/"
 
@@ -661,7 +661,7 @@ def test_an_unexpected_error_is_a_json_500(key_client, environment, monkeypatch)
 
 def test_an_authenticated_key_request_costs_one_query(api_client, key_pair, environment, django_assert_num_queries):
     key, secret = key_pair
-    services.record_key_use(key=key)
+    usage.record_key_use(key=key)
     api_client.credentials(HTTP_AUTHORIZATION=basic_auth(key.access_key, secret))
 
     with django_assert_num_queries(1):

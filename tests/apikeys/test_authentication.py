@@ -8,9 +8,9 @@ from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
-from apikeys import crypto, services
+from apikeys import crypto, services, usage
 from apikeys.authentication import ApiKeyAuthentication, ApiKeyUser
-from tests.conftest import basic_auth
+from tests.support.auth import basic_auth
 
 pytestmark = pytest.mark.django_db
 
@@ -85,7 +85,7 @@ def test_wrong_secret_and_unknown_access_key_get_one_generic_message(key_pair):
     wrong_secret = _failure(basic_auth(key.access_key, crypto.generate_secret_key()))
     unknown_key = _failure(basic_auth(crypto.generate_access_key(), secret))
 
-    assert str(wrong_secret.detail) == services.INVALID_CREDENTIALS
+    assert str(wrong_secret.detail) == usage.INVALID_CREDENTIALS
     assert wrong_secret.get_codes() == "authentication_failed"
     assert (str(unknown_key.detail), unknown_key.get_codes()) == (str(wrong_secret.detail), wrong_secret.get_codes())
 
@@ -98,7 +98,7 @@ def test_an_inactive_key_is_named_only_once_the_secret_verifies(key_pair):
     guessed = _failure(basic_auth(key.access_key, crypto.generate_secret_key()))
 
     assert (str(verified.detail), verified.get_codes()) == ("This API key is inactive.", "key_inactive")
-    assert (str(guessed.detail), guessed.get_codes()) == (services.INVALID_CREDENTIALS, "authentication_failed")
+    assert (str(guessed.detail), guessed.get_codes()) == (usage.INVALID_CREDENTIALS, "authentication_failed")
 
 
 def test_an_expired_key_is_named_only_once_the_secret_verifies(environment, clock):
@@ -109,7 +109,7 @@ def test_an_expired_key_is_named_only_once_the_secret_verifies(environment, cloc
     guessed = _failure(basic_auth(key.access_key, crypto.generate_secret_key()))
 
     assert (str(verified.detail), verified.get_codes()) == ("This API key has expired.", "key_expired")
-    assert (str(guessed.detail), guessed.get_codes()) == (services.INVALID_CREDENTIALS, "authentication_failed")
+    assert (str(guessed.detail), guessed.get_codes()) == (usage.INVALID_CREDENTIALS, "authentication_failed")
 
 
 def test_the_challenge_asks_for_basic_credentials():

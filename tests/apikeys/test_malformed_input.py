@@ -176,8 +176,8 @@ BODIES = [
 
 
 @pytest.fixture
-def clients(key_client, client_for, owner):
-    return {"key": key_client, "owner": client_for(owner)}
+def clients(key_client, api_client_for, owner):
+    return {"key": key_client, "owner": api_client_for(owner)}
 
 
 @pytest.mark.parametrize(("who", "method", "url", "body", "status", "code", "field"), BODIES)

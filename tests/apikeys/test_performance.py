@@ -6,30 +6,13 @@ import threading
 import pytest
 from django.db import DatabaseError, OperationalError, connection, transaction
 
-from apikeys import selectors, services
+from apikeys import selectors, services, usage
 from apikeys.models import ApiKey, State
 from environments import services as environment_services
 from environments.models import Role
-from tests.conftest import basic_auth
+from tests.support.auth import basic_auth
 
 pytestmark = pytest.mark.django_db
-
-START = datetime.datetime(2030, 1, 1, 12, 0, tzinfo=datetime.UTC)
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """A clock the test moves by hand: ``clock.now`` is what ``apikeys.services._now()`` returns."""
-
-    class Clock:
-        now = START
-
-        def advance(self, seconds: float) -> None:
-            self.now += datetime.timedelta(seconds=seconds)
-
-    replacement = Clock()
-    monkeypatch.setattr(services, "_now", lambda: replacement.now)
-    return replacement
 
 
 @pytest.fixture
@@ -60,7 +43,7 @@ def test_steady_state_key_request_to_its_environment_is_exactly_one_query(
     api_client, credentials, environment, clock, django_assert_num_queries
 ):
     api_client.get(_detail(environment))  # first use: writes last_used_at
-    clock.advance(30)
+    clock.advance(seconds=30)
     with django_assert_num_queries(1) as captured:
         response = api_client.get(_detail(environment))
     assert response.status_code == 200
@@ -69,19 +52,6 @@ def test_steady_state_key_request_to_its_environment_is_exactly_one_query(
     (query,) = captured.captured_queries
     assert '"apikeys_apikey"' in query["sql"]
     assert 'JOIN "environments_environment"' in query["sql"]
-
-
-def test_key_lookup_returns_the_same_key_and_environment_as_the_orm(environment, make_key, clock):
-    key, _ = make_key(environment, name="ci", expires_at=START + datetime.timedelta(days=1))
-    ApiKey.objects.filter(pk=key.pk).update(last_used_at=START)
-    expected = ApiKey.objects.select_related("environment").get(pk=key.pk)
-    found = selectors.key_for_authentication(access_key=key.access_key)
-    fields = [field.attname for field in ApiKey._meta.concrete_fields]
-    assert [getattr(found, name) for name in fields] == [getattr(expected, name) for name in fields]
-    assert found.expires_at.tzinfo is not None and found.last_used_at == START
-    assert found.environment.name == expected.environment.name
-    assert found.environment.created_at == expected.environment.created_at
-    assert found._state.db == "default" and not found._state.adding
 
 
 def test_key_lookup_of_an_unknown_access_key_returns_none(key_pair):
@@ -144,31 +114,31 @@ def test_last_used_is_written_on_first_use_then_once_per_interval(
     assert last_used(credentials) is None
 
     api_client.get(_detail(environment))
-    assert last_used(credentials) == START
+    assert last_used(credentials) == clock.start
 
-    clock.advance(59)
+    clock.advance(seconds=59)
     with django_assert_num_queries(1):
         api_client.get(_detail(environment))
-    assert last_used(credentials) == START
+    assert last_used(credentials) == clock.start
 
-    clock.advance(1)
+    clock.advance(seconds=1)
     api_client.get(_detail(environment))
-    assert last_used(credentials) == START + datetime.timedelta(seconds=60)
+    assert last_used(credentials) == clock.start + datetime.timedelta(seconds=60)
 
 
 def test_record_key_use_skips_the_write_when_another_worker_already_wrote(key_pair, clock):
     key, _ = key_pair
-    stale = services.authenticate_api_key(access_key=key.access_key, secret=key_pair[1])
-    assert stale.last_used_at == START
+    stale = usage.authenticate_api_key(access_key=key.access_key, secret=key_pair[1])
+    assert stale.last_used_at == clock.start
     # A second worker loaded the key before the first one's write and now sees it as due.
     stale.last_used_at = None
-    clock.advance(10)
+    clock.advance(seconds=10)
     assert (
-        services._write_last_used(key_id=key.pk, now=clock.now, threshold=clock.now - datetime.timedelta(seconds=60))
+        usage._write_last_used(key_id=key.pk, now=clock.now, threshold=clock.now - datetime.timedelta(seconds=60))
         is False
     )
-    services.record_key_use(key=stale)
-    assert last_used(key) == START
+    usage.record_key_use(key=stale)
+    assert last_used(key) == clock.start
 
 
 @pytest.mark.parametrize(
@@ -192,7 +162,7 @@ def test_a_failing_last_used_write_does_not_fail_the_request(api_client, credent
     assert last_used(credentials) is None
     # The connection is still usable, and the next request writes.
     assert api_client.get(_detail(environment)).status_code == 200
-    assert last_used(credentials) == START
+    assert last_used(credentials) == clock.start
 
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's busy timeout")
@@ -208,8 +178,8 @@ def test_the_last_used_write_on_sqlite_does_not_wait_for_the_write_lock(key_pair
         cursor.execute("PRAGMA busy_timeout")
         (configured,) = cursor.fetchone()
     with connection.execute_wrapper(record):
-        services.record_key_use(key=key)
-    assert last_used(key) == START
+        usage.record_key_use(key=key)
+    assert last_used(key) == clock.start
     update = next(index for index, sql in enumerate(statements) if sql.startswith("UPDATE"))
     assert "PRAGMA busy_timeout = 0" in statements[:update]
     assert statements[-1] == f"PRAGMA busy_timeout = {configured}"
@@ -238,13 +208,44 @@ def test_the_last_used_write_on_postgresql_skips_a_locked_row_instead_of_waiting
         assert locked.wait(30)
         threshold = clock.now - datetime.timedelta(seconds=60)
         # Skipped by SKIP LOCKED (returns False), not by a lock timeout (which would raise).
-        assert services._write_last_used(key_id=key.pk, now=clock.now, threshold=threshold) is False
+        assert usage._write_last_used(key_id=key.pk, now=clock.now, threshold=threshold) is False
     finally:
         release.set()
         holder.join(30)
     assert last_used(key) is None
-    services.record_key_use(key=key)
-    assert last_used(key) == START
+    usage.record_key_use(key=key)
+    assert last_used(key) == clock.start
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL table locks")
+@pytest.mark.django_db(transaction=True)
+def test_the_last_used_write_on_postgresql_gives_up_on_a_table_lock_held_by_a_migration(key_pair, clock):
+    """A SHARE lock (what a plain CREATE INDEX takes) lets reads through but blocks every UPDATE."""
+    key, _ = key_pair
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_table_lock():
+        from django.db import connection as own_connection
+
+        try:
+            with transaction.atomic(), own_connection.cursor() as cursor:
+                cursor.execute(f"LOCK TABLE {ApiKey._meta.db_table} IN SHARE MODE")
+                locked.set()
+                release.wait(30)
+        finally:
+            own_connection.close()
+
+    holder = threading.Thread(target=hold_table_lock)
+    holder.start()
+    try:
+        assert locked.wait(30)
+        usage.record_key_use(key=key)  # would wait for the release, and then write, without a lock timeout
+        assert last_used(key) is None
+    finally:
+        release.set()
+        holder.join(30)
+    usage.record_key_use(key=key)
+    assert last_used(key) == clock.start
 
 
 # --- List pages: query counts do not grow with the page --------------------------------------
@@ -263,7 +264,7 @@ def test_key_list_page_for_a_key_costs_three_queries_whatever_its_size(
     api_client, credentials, environment, many_keys, clock, page_size, django_assert_num_queries
 ):
     api_client.get(_detail(environment))  # first use: writes last_used_at
-    clock.advance(1)
+    clock.advance(seconds=1)
     # The credential (key with its environment), the count, the page.
     with django_assert_num_queries(3):
         response = api_client.get(_key_list(environment, page_size))
@@ -273,9 +274,9 @@ def test_key_list_page_for_a_key_costs_three_queries_whatever_its_size(
 
 @pytest.mark.parametrize("page_size", [1, 5, 30])
 def test_key_list_page_for_a_member_costs_the_same_whatever_its_size(
-    client_for, member, environment, many_keys, page_size, django_assert_num_queries
+    api_client_for, member, environment, many_keys, page_size, django_assert_num_queries
 ):
-    client = client_for(member)
+    client = api_client_for(member)
     # Session, user, the environment, the member's role, the count, the page.
     with django_assert_num_queries(6):
         response = client.get(_key_list(environment, page_size))
@@ -286,11 +287,11 @@ def test_key_list_page_for_a_member_costs_the_same_whatever_its_size(
 
 @pytest.mark.parametrize("environments", [1, 12])
 def test_environment_list_for_a_user_costs_the_same_whatever_its_length(
-    client_for, owner, environment, environments, django_assert_num_queries
+    api_client_for, owner, environment, environments, django_assert_num_queries
 ):
     for number in range(environments - 1):
         environment_services.create_environment(name=f"env {number}", owner=owner)
-    client = client_for(owner)
+    client = api_client_for(owner)
     # Session, user, the count, the page.
     with django_assert_num_queries(4):
         response = client.get("/api/v1/environments/?page_size=50")
@@ -300,12 +301,12 @@ def test_environment_list_for_a_user_costs_the_same_whatever_its_length(
 
 @pytest.mark.parametrize("page_size", [1, 10])
 def test_environment_list_for_a_read_only_member_does_not_grow_with_the_page(
-    client_for, reader, owner, environment, page_size, django_assert_num_queries
+    api_client_for, reader, owner, environment, page_size, django_assert_num_queries
 ):
     for number in range(10):
         created = environment_services.create_environment(name=f"team {number}", owner=owner)
         environment_services.add_member(environment=created, username=reader.username, role=Role.READ_ONLY)
-    client = client_for(reader)
+    client = api_client_for(reader)
     with django_assert_num_queries(4):
         response = client.get(f"/api/v1/environments/?page_size={page_size}")
     assert response.status_code == 200

@@ -19,8 +19,8 @@ from rest_framework.test import APIClient
 
 from apikeys import services as key_services
 from apikeys.models import ApiKey, State
-from tests import engines
-from tests.conftest import basic_auth
+from tests.support import engines
+from tests.support.auth import basic_auth
 
 ROUNDS = 24
 DELETED = "deleted"

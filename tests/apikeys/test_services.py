@@ -5,10 +5,10 @@ import datetime
 import pytest
 from django.db import DatabaseError, transaction
 
-from apikeys import crypto, services
+from apikeys import crypto, services, usage
 from apikeys.models import ApiKey, Permission, State
+from common.errors import DomainError
 from environments import services as environment_services
-from environments.exceptions import DomainError
 
 pytestmark = pytest.mark.django_db
 
@@ -263,12 +263,12 @@ def test_deleting_the_environment_deletes_its_keys(key_pair, environment):
 
 def test_the_right_pair_authenticates_its_key(key_pair):
     key, secret = key_pair
-    assert services.authenticate_api_key(access_key=key.access_key, secret=secret) == key
+    assert usage.authenticate_api_key(access_key=key.access_key, secret=secret) == key
 
 
 def _refusal(access_key: str, secret: str) -> DomainError:
     with pytest.raises(DomainError) as refused:
-        services.authenticate_api_key(access_key=access_key, secret=secret)
+        usage.authenticate_api_key(access_key=access_key, secret=secret)
     return refused.value
 
 
@@ -277,7 +277,7 @@ def test_a_wrong_secret_and_an_unknown_access_key_get_the_same_message(key_pair)
     wrong_secret = _refusal(key.access_key, crypto.generate_secret_key())
     unknown_key = _refusal(crypto.generate_access_key(), secret)
 
-    assert (wrong_secret.code, wrong_secret.message) == ("authentication_failed", services.INVALID_CREDENTIALS)
+    assert (wrong_secret.code, wrong_secret.message) == ("authentication_failed", usage.INVALID_CREDENTIALS)
     assert (unknown_key.code, unknown_key.message) == (wrong_secret.code, wrong_secret.message)
 
 
@@ -313,7 +313,7 @@ def test_an_inactive_key_says_so_only_to_the_holder_of_its_secret(key_pair):
 
 def test_a_key_expires_when_the_clock_passes_its_expiry(environment, clock):
     key, secret = services.create_api_key(environment=environment, expires_at=clock.now + datetime.timedelta(hours=1))
-    assert services.authenticate_api_key(access_key=key.access_key, secret=secret) == key
+    assert usage.authenticate_api_key(access_key=key.access_key, secret=secret) == key
 
     clock.advance(hours=1)
 
@@ -342,10 +342,10 @@ def test_a_deleted_key_gets_the_generic_message(key_pair):
 
 def test_authentication_costs_one_query_once_use_was_recorded(key_pair, clock, django_assert_num_queries):
     key, secret = key_pair
-    services.authenticate_api_key(access_key=key.access_key, secret=secret)
+    usage.authenticate_api_key(access_key=key.access_key, secret=secret)
 
     with django_assert_num_queries(1):
-        services.authenticate_api_key(access_key=key.access_key, secret=secret)
+        usage.authenticate_api_key(access_key=key.access_key, secret=secret)
 
 
 # --- record use -------------------------------------------------------------------------------
@@ -353,7 +353,7 @@ def test_authentication_costs_one_query_once_use_was_recorded(key_pair, clock, d
 
 def test_the_first_use_records_the_time(key_pair, clock):
     key, secret = key_pair
-    services.authenticate_api_key(access_key=key.access_key, secret=secret)
+    usage.authenticate_api_key(access_key=key.access_key, secret=secret)
 
     key.refresh_from_db()
     assert key.last_used_at == clock.now
@@ -363,16 +363,16 @@ def test_use_is_written_at_most_once_per_interval(key_pair, clock, settings, dja
     settings.APIKEY_LAST_USED_INTERVAL = 60
     key, _ = key_pair
     first_use = clock.now
-    services.record_key_use(key=key)
+    usage.record_key_use(key=key)
 
     clock.advance(seconds=59)
     with django_assert_num_queries(0):
-        services.record_key_use(key=key)
+        usage.record_key_use(key=key)
     key.refresh_from_db()
     assert key.last_used_at == first_use
 
     clock.advance(seconds=1)
-    services.record_key_use(key=key)
+    usage.record_key_use(key=key)
     key.refresh_from_db()
     assert key.last_used_at == clock.now
 
@@ -380,11 +380,11 @@ def test_use_is_written_at_most_once_per_interval(key_pair, clock, settings, dja
 def test_a_stale_copy_does_not_write_use_another_worker_recorded(key_pair, clock):
     key, _ = key_pair
     stale = ApiKey.objects.get(pk=key.pk)
-    services.record_key_use(key=key)
+    usage.record_key_use(key=key)
     recorded = clock.now
 
     clock.advance(seconds=1)
-    services.record_key_use(key=stale)
+    usage.record_key_use(key=stale)
 
     key.refresh_from_db()
     assert key.last_used_at == recorded
@@ -396,8 +396,8 @@ def test_a_failing_database_never_fails_the_request_that_used_the_key(key_pair, 
     def broken(*args, **kwargs):
         raise DatabaseError("database is locked")
 
-    monkeypatch.setattr(services, "_write_last_used", broken)
-    services.record_key_use(key=key)
+    monkeypatch.setattr(usage, "_write_last_used", broken)
+    usage.record_key_use(key=key)
 
     monkeypatch.undo()
     key.refresh_from_db()

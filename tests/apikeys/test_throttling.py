@@ -1,30 +1,25 @@
 """Brute-force limits on API-key authentication, through the API."""
 
 import pytest
-from django.core.cache import cache
 
-from apikeys import services, throttling
-from config import throttling as failure_counting
-from tests.conftest import basic_auth
+from apikeys import services, usage
+from apikeys.limits import PER_ADDRESS, recently_failed
+from common import counters
+from common.limits import FailureLimit
+from tests.support.auth import basic_auth
 
-WINDOW_START = 1_800_000_000.0  # a whole number of minutes (and of hours) since the epoch
 ATTACKER = "203.0.113.7"
 HOLDER = "198.51.100.20"
 
 
 @pytest.fixture
-def clock(monkeypatch):
-    """The failure-counting clock, set to the start of a window; ``clock.now`` moves it."""
-
-    class Clock:
-        now = WINDOW_START + 0.5
-
-    monkeypatch.setattr(failure_counting, "_now", lambda: Clock.now)
-    return Clock
+def window_start(clock):
+    """Where the limits' windows start: the clock stands just past it (seconds since the epoch)."""
+    return clock.next_hour()
 
 
 @pytest.fixture
-def limits(settings, clock):
+def limits(settings, window_start):
     """Small limits: 3 failures per address, 2 per key, per minute."""
     settings.AUTH_FAILURE_RATE_PER_ADDRESS = "3/min"
     settings.AUTH_FAILURE_RATE_PER_KEY = "2/min"
@@ -66,8 +61,8 @@ def statuses(responses):
     return [response.status_code for response in responses]
 
 
-def test_an_address_over_its_limit_gets_429_with_retry_after_and_a_json_body(limits, guess, clock):
-    clock.now = WINDOW_START + 20
+def test_an_address_over_its_limit_gets_429_with_retry_after_and_a_json_body(limits, guess, clock, window_start):
+    clock.move_to(window_start + 20)
     answers = [guess(access_key=f"EK{n:018d}") for n in range(4)]
     assert statuses(answers) == [401, 401, 401, 429]
     refused = answers[-1]
@@ -87,7 +82,7 @@ def test_over_the_limit_no_secret_is_checked_even_a_right_one(
     def fail(**kwargs):
         raise AssertionError("the secret was checked")
 
-    monkeypatch.setattr(services, "authenticate_api_key", fail)
+    monkeypatch.setattr(usage, "authenticate_api_key", fail)
     with django_assert_num_queries(0):
         response = use_key(address=ATTACKER)
     assert response.status_code == 429
@@ -101,8 +96,7 @@ def test_a_successful_request_does_no_cache_io(limits, use_key, guess, monkeypat
         def __getattr__(self, name):
             raise AssertionError(f"cache.{name}() on the success path")
 
-    monkeypatch.setattr(failure_counting, "cache", NoCache())
-    monkeypatch.setattr(throttling, "cache", NoCache())
+    monkeypatch.setattr(counters, "cache", NoCache())
     assert use_key(address=HOLDER).status_code == 200
 
 
@@ -158,27 +152,27 @@ def test_unreadable_basic_credentials_count_towards_the_address_limit(limits, ap
     assert statuses(answers) == [401, 401, 401, 429]
 
 
-def test_the_limit_lifts_when_the_window_ends(limits, guess, use_key, clock):
+def test_the_limit_lifts_when_the_window_ends(limits, guess, use_key, clock, window_start):
     for n in range(3):
         guess(access_key=f"EK{n:018d}")
     assert use_key(address=ATTACKER).status_code == 429
-    clock.now = WINDOW_START + 60
+    clock.move_to(window_start + 60)
     assert use_key(address=ATTACKER).status_code == 200
 
 
-def test_refusals_do_not_extend_the_lock(limits, guess, use_key, clock):
+def test_refusals_do_not_extend_the_lock(limits, guess, use_key, clock, window_start):
     for n in range(3):
         guess(access_key=f"EK{n:018d}")
-    clock.now = WINDOW_START + 59
+    clock.move_to(window_start + 59)
     assert statuses([guess() for _ in range(10)]) == [429] * 10
-    clock.now = WINDOW_START + 60
+    clock.move_to(window_start + 60)
     assert use_key(address=ATTACKER).status_code == 200
 
 
 def test_failures_seen_by_another_process_still_count(limits, guess):
     for n in range(3):
         guess(access_key=f"EK{n:018d}")
-    throttling.recently_failed.clear()  # this process forgets: as if the failures hit another one
+    recently_failed.clear()  # this process forgets: as if the failures hit another one
     answer = guess(access_key="EK999999999999999999")
     assert answer.status_code == 429
 
@@ -215,10 +209,10 @@ def test_addresses_of_one_ipv6_64_count_as_one(limits, guess, use_key):
     assert use_key(address="2001:db8:0:2::1").status_code == 200
 
 
-def test_every_process_adds_to_the_same_count(limits, rf):
-    request = rf.get("/", REMOTE_ADDR=ATTACKER)
-    counters = [throttling.AddressFailureThrottle() for _ in range(3)]
-    for counter in counters:
-        counter.record_failure(request)  # three counters, as if in three processes at once
-    assert counters[0].failures(request) == 3
-    assert cache.get(counters[0].get_cache_key(request, None)) == 3
+def test_every_process_adds_to_the_same_count(limits):
+    # Three limits alike, as if in three processes at once: each only adds to the shared counter.
+    alike = [FailureLimit(scope=PER_ADDRESS.scope, setting=PER_ADDRESS.setting) for _ in range(3)]
+    for limit in alike:
+        limit.record(ATTACKER)
+    assert PER_ADDRESS.failures(ATTACKER) == 3
+    assert [limit.is_over(ATTACKER) for limit in alike] == [True] * 3

@@ -5,10 +5,11 @@ import logging
 import re
 
 import pytest
+from django.utils import timezone
 
 from apikeys import crypto, services
-from apikeys.models import ApiKey, Permission, State
-from environments.selectors import ACCESS_CONTROL_OFF
+from apikeys.models import REFUSALS, Action, ApiKey, Permission, State
+from common.access import ACCESS_CONTROL_OFF
 
 pytestmark = pytest.mark.django_db
 
@@ -49,8 +50,8 @@ def shown_value(html: str, element_id: str) -> str:
 # --- The API page ---------------------------------------------------------------------------
 
 
-def test_api_page_shows_the_absolute_endpoint_and_filled_in_examples(web, owner, environment):
-    response = web(owner).get(f"/environments/{environment.pk}/api/")
+def test_api_page_shows_the_absolute_endpoint_and_filled_in_examples(web_client_for, owner, environment):
+    response = web_client_for(owner).get(f"/environments/{environment.pk}/api/")
     assert response.status_code == 200
     html = response.content.decode()
     endpoint = f"http://testserver/api/v1/environments/{environment.pk}/"
@@ -61,11 +62,11 @@ def test_api_page_shows_the_absolute_endpoint_and_filled_in_examples(web, owner,
     assert '<h1 class="env-name">production</h1>' in html
 
 
-def test_api_page_lists_the_keys_with_their_state_and_never_used(web, owner, environment, make_key):
+def test_api_page_lists_the_keys_with_their_state_and_never_used(web_client_for, owner, environment, make_key):
     active, _ = make_key(environment, name="deploy", description="CI deploys", permission=Permission.READ_ONLY)
     inactive, _ = make_key(environment, name="old")
     services.deactivate_api_key(key=inactive)
-    html = web(owner).get(f"/environments/{environment.pk}/api/").content.decode()
+    html = web_client_for(owner).get(f"/environments/{environment.pk}/api/").content.decode()
     active_row, inactive_row = key_row(html, active), key_row(html, inactive)
     assert '<span class="badge badge-active">Active</span>' in active_row
     assert "deploy" in active_row and "CI deploys" in active_row and "Read-only" in active_row
@@ -75,23 +76,23 @@ def test_api_page_lists_the_keys_with_their_state_and_never_used(web, owner, env
     assert f'id="key-{inactive.pk}"' in html and 'class="key-row key-inactive"' in html
 
 
-def test_expired_key_is_marked_expired(web, owner, environment, make_key, monkeypatch):
-    now = services._now()
+def test_expired_key_is_marked_expired(web_client_for, owner, environment, make_key, monkeypatch):
+    now = timezone.now()
     key, _ = make_key(environment, expires_at=now + datetime.timedelta(hours=1))
     ApiKey.objects.filter(pk=key.pk).update(expires_at=now - datetime.timedelta(hours=1))
-    html = web(owner).get(f"/environments/{environment.pk}/api/").content.decode()
+    html = web_client_for(owner).get(f"/environments/{environment.pk}/api/").content.decode()
     assert '<span class="badge badge-expired">Expired</span>' in key_row(html, key)
 
 
-def test_key_used_once_shows_when(web, owner, environment, key_pair):
+def test_key_used_once_shows_when(web_client_for, owner, environment, key_pair):
     key, _ = key_pair
     ApiKey.objects.filter(pk=key.pk).update(last_used_at=datetime.datetime(2030, 1, 2, 3, 4, tzinfo=datetime.UTC))
-    html = web(owner).get(f"/environments/{environment.pk}/api/").content.decode()
+    html = web_client_for(owner).get(f"/environments/{environment.pk}/api/").content.decode()
     assert "2030-01-02 03:04" in key_row(html, key)
 
 
-def test_empty_table_says_there_are_no_keys_yet(web, owner, environment):
-    html = web(owner).get(f"/environments/{environment.pk}/api/").content.decode()
+def test_empty_table_says_there_are_no_keys_yet(web_client_for, owner, environment):
+    html = web_client_for(owner).get(f"/environments/{environment.pk}/api/").content.decode()
     assert "There are no API keys for this environment yet." in html
     assert "<table" not in html
 
@@ -105,16 +106,16 @@ def test_empty_table_says_there_are_no_keys_yet(web, owner, environment):
         pytest.param("bogus", {"on", "off"}, id="unknown-state-shows-all"),
     ],
 )
-def test_keys_can_be_filtered_by_state(web, owner, environment, make_key, state, shown):
+def test_keys_can_be_filtered_by_state(web_client_for, owner, environment, make_key, state, shown):
     make_key(environment, name="on")
     off, _ = make_key(environment, name="off")
     services.deactivate_api_key(key=off)
-    response = web(owner).get(f"/environments/{environment.pk}/api/", {"state": state})
+    response = web_client_for(owner).get(f"/environments/{environment.pk}/api/", {"state": state})
     assert {row["key"].name for row in response.context["rows"]} == shown
 
 
-def test_filter_with_no_match_says_so(web, owner, environment, key_pair):
-    html = web(owner).get(f"/environments/{environment.pk}/api/", {"state": "inactive"}).content.decode()
+def test_filter_with_no_match_says_so(web_client_for, owner, environment, key_pair):
+    html = web_client_for(owner).get(f"/environments/{environment.pk}/api/", {"state": "inactive"}).content.decode()
     assert "No inactive API keys in production." in html
 
 
@@ -130,11 +131,13 @@ def test_filter_with_no_match_says_so(web, owner, environment, key_pair):
         pytest.param("superuser", "inactive", {"Edit", "Activate", "Delete…", "View in API"}, id="superuser"),
     ],
 )
-def test_each_key_offers_exactly_the_actions_that_apply(web, request, environment, key_pair, who, state, actions):
+def test_each_key_offers_exactly_the_actions_that_apply(
+    web_client_for, request, environment, key_pair, who, state, actions
+):
     key, _ = key_pair
     if state == "inactive":
         services.deactivate_api_key(key=key)
-    response = web(request.getfixturevalue(who)).get(f"/environments/{environment.pk}/api/")
+    response = web_client_for(request.getfixturevalue(who)).get(f"/environments/{environment.pk}/api/")
     html = response.content.decode()
     assert row_actions(html, key) == actions
     api_url = f"http://testserver/api/v1/environments/{environment.pk}/apikeys/{key.pk}/"
@@ -152,20 +155,22 @@ def test_each_key_offers_exactly_the_actions_that_apply(web, request, environmen
         pytest.param("outsider", 404, id="outsider"),
     ],
 )
-def test_api_page_is_open_to_everyone_who_may_see_the_environment(web, request, environment, who, status):
-    assert web(request.getfixturevalue(who)).get(f"/environments/{environment.pk}/api/").status_code == status
+def test_api_page_is_open_to_everyone_who_may_see_the_environment(web_client_for, request, environment, who, status):
+    assert (
+        web_client_for(request.getfixturevalue(who)).get(f"/environments/{environment.pk}/api/").status_code == status
+    )
 
 
-def test_api_page_needs_sign_in_when_access_control_is_on(web, environment):
-    response = web().get(f"/environments/{environment.pk}/api/")
+def test_api_page_needs_sign_in_when_access_control_is_on(web_client_for, environment):
+    response = web_client_for().get(f"/environments/{environment.pk}/api/")
     assert response.status_code == 302
     assert response["Location"] == f"/accounts/login/?next=/environments/{environment.pk}/api/"
 
 
-def test_api_page_is_open_with_a_banner_when_access_control_is_off(web, environment, key_pair, settings):
+def test_api_page_is_open_with_a_banner_when_access_control_is_off(web_client_for, environment, key_pair, settings):
     settings.ACCESS_CONTROL = False
     key, _ = key_pair
-    response = web().get(f"/environments/{environment.pk}/api/")
+    response = web_client_for().get(f"/environments/{environment.pk}/api/")
     assert response.status_code == 200
     html = response.content.decode()
     assert ACCESS_CONTROL_OFF in html
@@ -175,8 +180,8 @@ def test_api_page_is_open_with_a_banner_when_access_control_is_off(web, environm
 # --- Adding a key: the secret is shown exactly once ----------------------------------------
 
 
-def test_add_form_names_the_environment_and_has_labelled_fields(web, member, environment):
-    html = web(member).get(f"/environments/{environment.pk}/api/keys/add/").content.decode()
+def test_add_form_names_the_environment_and_has_labelled_fields(web_client_for, member, environment):
+    html = web_client_for(member).get(f"/environments/{environment.pk}/api/keys/add/").content.decode()
     assert '<strong class="env-callout-name">production</strong>' in html
     for field in ("name", "description", "expires_on"):
         assert f'<label for="id_{field}">' in html
@@ -184,8 +189,8 @@ def test_add_form_names_the_environment_and_has_labelled_fields(web, member, env
     assert "<legend>Expires</legend>" in html
 
 
-def test_creating_a_key_shows_the_pair_once_with_no_store(web, member, environment, caplog):
-    client = web(member)
+def test_creating_a_key_shows_the_pair_once_with_no_store(web_client_for, member, environment, caplog):
+    client = web_client_for(member)
     with caplog.at_level(logging.DEBUG):
         response = create_key(client, environment, name="deploy", description="CI")
     assert response.status_code == 200
@@ -209,8 +214,8 @@ def test_creating_a_key_shows_the_pair_once_with_no_store(web, member, environme
         assert secret not in client.get(url).content.decode()
 
 
-def test_sending_the_create_form_again_creates_nothing_and_shows_no_secret(web, member, environment):
-    client = web(member)
+def test_sending_the_create_form_again_creates_nothing_and_shows_no_secret(web_client_for, member, environment):
+    client = web_client_for(member)
     form_id = open_add_form(client, environment)
     data = {"name": "once", "permission": "read-write", "expires": "never", "form_id": form_id}
     first = client.post(f"/environments/{environment.pk}/api/keys/add/", data)
@@ -222,8 +227,8 @@ def test_sending_the_create_form_again_creates_nothing_and_shows_no_secret(web, 
     assert "no new key was created" in page_messages(again)[0]
 
 
-def test_a_made_up_form_id_creates_nothing(web, member, environment):
-    client = web(member)
+def test_a_made_up_form_id_creates_nothing(web_client_for, member, environment):
+    client = web_client_for(member)
     response = client.post(
         f"/environments/{environment.pk}/api/keys/add/",
         {"name": "x", "permission": "read-write", "expires": "never", "form_id": "made-up"},
@@ -232,16 +237,18 @@ def test_a_made_up_form_id_creates_nothing(web, member, environment):
     assert not ApiKey.objects.exists()
 
 
-def test_a_read_only_key_with_an_expiry_date(web, member, environment, monkeypatch):
-    response = create_key(web(member), environment, permission="read-only", expires="date", expires_on="2999-12-31")
+def test_a_read_only_key_with_an_expiry_date(web_client_for, member, environment, monkeypatch):
+    response = create_key(
+        web_client_for(member), environment, permission="read-only", expires="date", expires_on="2999-12-31"
+    )
     assert response.status_code == 200
     key = ApiKey.objects.get(environment=environment)
     assert key.permission == Permission.READ_ONLY
     assert key.expires_at == datetime.datetime(2999, 12, 31, tzinfo=datetime.UTC)
 
 
-def test_an_expiry_date_is_ignored_for_a_key_that_never_expires(web, member, environment):
-    assert create_key(web(member), environment, expires="never", expires_on="2999-12-31").status_code == 200
+def test_an_expiry_date_is_ignored_for_a_key_that_never_expires(web_client_for, member, environment):
+    assert create_key(web_client_for(member), environment, expires="never", expires_on="2999-12-31").status_code == 200
     assert ApiKey.objects.get(environment=environment).expires_at is None
 
 
@@ -255,8 +262,10 @@ def test_an_expiry_date_is_ignored_for_a_key_that_never_expires(web, member, env
         pytest.param({"name": "n" * 101}, "name", "at most 100 characters", id="long-name"),
     ],
 )
-def test_bad_input_is_shown_next_to_its_field_and_creates_nothing(web, member, environment, data, field, message):
-    client = web(member)
+def test_bad_input_is_shown_next_to_its_field_and_creates_nothing(
+    web_client_for, member, environment, data, field, message
+):
+    client = web_client_for(member)
     response = create_key(client, environment, **data)
     assert response.status_code == 200
     assert message in " ".join(response.context["form"].errors[field])
@@ -275,8 +284,8 @@ def test_bad_input_is_shown_next_to_its_field_and_creates_nothing(web, member, e
 @pytest.mark.parametrize(
     "who, status", [pytest.param("reader", 403, id="read-only"), pytest.param("outsider", 404, id="outsider")]
 )
-def test_only_key_managers_add_keys(web, request, environment, who, status):
-    client = web(request.getfixturevalue(who))
+def test_only_key_managers_add_keys(web_client_for, request, environment, who, status):
+    client = web_client_for(request.getfixturevalue(who))
     assert client.get(f"/environments/{environment.pk}/api/keys/add/").status_code == status
     response = client.post(
         f"/environments/{environment.pk}/api/keys/add/", {"permission": "read-write", "expires": "never"}
@@ -285,9 +294,9 @@ def test_only_key_managers_add_keys(web, request, environment, who, status):
     assert not ApiKey.objects.exists()
 
 
-def test_anyone_may_add_a_key_when_access_control_is_off(web, environment, settings):
+def test_anyone_may_add_a_key_when_access_control_is_off(web_client_for, environment, settings):
     settings.ACCESS_CONTROL = False
-    response = create_key(web(), environment, name="open")
+    response = create_key(web_client_for(), environment, name="open")
     assert response.status_code == 200
     assert ACCESS_CONTROL_OFF in response.content.decode()
     assert ApiKey.objects.get().name == "open"
@@ -296,9 +305,9 @@ def test_anyone_may_add_a_key_when_access_control_is_off(web, environment, setti
 # --- Edit, deactivate, activate, delete -----------------------------------------------------
 
 
-def test_editing_changes_name_and_description_only(web, member, environment, key_pair):
+def test_editing_changes_name_and_description_only(web_client_for, member, environment, key_pair):
     key, _ = key_pair
-    client = web(member)
+    client = web_client_for(member)
     page = client.get(f"/environments/{environment.pk}/api/keys/{key.pk}/edit/").content.decode()
     assert f'<code class="access-key" id="access-key">{key.access_key}</code>' in page
     response = client.post(
@@ -312,9 +321,9 @@ def test_editing_changes_name_and_description_only(web, member, environment, key
     assert page_messages(response) == [f"API key {key.access_key} saved."]
 
 
-def test_deactivating_and_activating_a_key(web, member, environment, key_pair):
+def test_deactivating_and_activating_a_key(web_client_for, member, environment, key_pair):
     key, _ = key_pair
-    client = web(member)
+    client = web_client_for(member)
     url = f"/environments/{environment.pk}/api/keys/{key.pk}/"
     response = client.post(url + "deactivate/", follow=True)
     key.refresh_from_db()
@@ -327,47 +336,49 @@ def test_deactivating_and_activating_a_key(web, member, environment, key_pair):
     assert page_messages(response) == [f"API key {key.access_key} activated: it can be used again."]
 
 
-def test_an_action_that_no_longer_applies_is_refused_with_a_message(web, member, environment, key_pair):
+def test_an_action_that_no_longer_applies_is_refused_with_a_message(web_client_for, member, environment, key_pair):
     key, _ = key_pair
-    response = web(member).post(f"/environments/{environment.pk}/api/keys/{key.pk}/activate/", follow=True)
+    response = web_client_for(member).post(f"/environments/{environment.pk}/api/keys/{key.pk}/activate/", follow=True)
     key.refresh_from_db()
     assert key.state == State.ACTIVE
     assert page_messages(response) == ["This API key is already active."]
 
 
-def test_lifecycle_actions_return_to_the_filtered_list(web, member, environment, key_pair):
+def test_lifecycle_actions_return_to_the_filtered_list(web_client_for, member, environment, key_pair):
     key, _ = key_pair
     next_url = f"/environments/{environment.pk}/api/?state=active"
-    response = web(member).post(f"/environments/{environment.pk}/api/keys/{key.pk}/deactivate/", {"next": next_url})
+    response = web_client_for(member).post(
+        f"/environments/{environment.pk}/api/keys/{key.pk}/deactivate/", {"next": next_url}
+    )
     assert response["Location"] == next_url
-    elsewhere = web(member).post(
+    elsewhere = web_client_for(member).post(
         f"/environments/{environment.pk}/api/keys/{key.pk}/activate/", {"next": "https://evil.example/"}
     )
     assert elsewhere["Location"] == f"/environments/{environment.pk}/api/"
 
 
 @pytest.mark.parametrize("action", ["deactivate", "activate"])
-def test_lifecycle_actions_need_a_post(web, member, environment, key_pair, action):
+def test_lifecycle_actions_need_a_post(web_client_for, member, environment, key_pair, action):
     key, _ = key_pair
-    assert web(member).get(f"/environments/{environment.pk}/api/keys/{key.pk}/{action}/").status_code == 405
+    assert web_client_for(member).get(f"/environments/{environment.pk}/api/keys/{key.pk}/{action}/").status_code == 405
 
 
-def test_deleting_an_active_key_is_refused(web, member, environment, key_pair):
+def test_deleting_an_active_key_is_refused(web_client_for, member, environment, key_pair):
     key, _ = key_pair
-    client = web(member)
+    client = web_client_for(member)
     url = f"/environments/{environment.pk}/api/keys/{key.pk}/delete/"
     confirm = client.get(url, follow=True)
     assert confirm.redirect_chain == [(f"/environments/{environment.pk}/api/", 302)]
-    assert page_messages(confirm) == ["Only an inactive key can be deleted: deactivate it first."]
+    assert page_messages(confirm) == [REFUSALS[Action.DELETE]]
     response = client.post(url, follow=True)
     assert ApiKey.objects.filter(pk=key.pk).exists()
-    assert page_messages(response) == ["Deactivate this API key before deleting it."]
+    assert page_messages(response) == [REFUSALS[Action.DELETE]]
 
 
-def test_deleting_an_inactive_key_asks_first(web, member, environment, key_pair):
+def test_deleting_an_inactive_key_asks_first(web_client_for, member, environment, key_pair):
     key, _ = key_pair
     services.deactivate_api_key(key=key)
-    client = web(member)
+    client = web_client_for(member)
     url = f"/environments/{environment.pk}/api/keys/{key.pk}/delete/"
     confirm = client.get(url)
     assert confirm.status_code == 200
@@ -382,9 +393,9 @@ def test_deleting_an_inactive_key_asks_first(web, member, environment, key_pair)
     "who, status", [pytest.param("reader", 403, id="read-only"), pytest.param("outsider", 404, id="outsider")]
 )
 @pytest.mark.parametrize("action", ["edit", "deactivate", "activate", "delete"])
-def test_only_key_managers_change_keys(web, request, environment, key_pair, who, status, action):
+def test_only_key_managers_change_keys(web_client_for, request, environment, key_pair, who, status, action):
     key, _ = key_pair
-    response = web(request.getfixturevalue(who)).post(
+    response = web_client_for(request.getfixturevalue(who)).post(
         f"/environments/{environment.pk}/api/keys/{key.pk}/{action}/", {"name": "hijacked"}
     )
     assert response.status_code == status
@@ -392,18 +403,18 @@ def test_only_key_managers_change_keys(web, request, environment, key_pair, who,
     assert (key.name, key.state) == ("deploy", State.ACTIVE)
 
 
-def test_a_key_of_another_environment_is_not_found(web, owner, environment, other_environment, make_key):
+def test_a_key_of_another_environment_is_not_found(web_client_for, owner, environment, other_environment, make_key):
     foreign, _ = make_key(other_environment)
     for action in ("edit", "deactivate", "delete"):
-        response = web(owner).post(f"/environments/{environment.pk}/api/keys/{foreign.pk}/{action}/")
+        response = web_client_for(owner).post(f"/environments/{environment.pk}/api/keys/{foreign.pk}/{action}/")
         assert response.status_code == 404
     foreign.refresh_from_db()
     assert foreign.state == State.ACTIVE
 
 
-def test_key_posts_without_a_csrf_token_are_refused(web, member, environment, key_pair):
+def test_key_posts_without_a_csrf_token_are_refused(web_client_for, member, environment, key_pair):
     key, _ = key_pair
-    client = web(member, enforce_csrf_checks=True)
+    client = web_client_for(member, enforce_csrf_checks=True)
     form_id = open_add_form(client, environment)
     base = f"/environments/{environment.pk}/api/keys/"
     for url, data in [
@@ -418,9 +429,9 @@ def test_key_posts_without_a_csrf_token_are_refused(web, member, environment, ke
     assert ApiKey.objects.count() == 1
 
 
-def test_key_posts_with_the_csrf_token_are_accepted(web, member, environment, key_pair):
+def test_key_posts_with_the_csrf_token_are_accepted(web_client_for, member, environment, key_pair):
     key, _ = key_pair
-    client = web(member, enforce_csrf_checks=True)
+    client = web_client_for(member, enforce_csrf_checks=True)
     page = client.get(f"/environments/{environment.pk}/api/").content.decode()
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
     response = client.post(

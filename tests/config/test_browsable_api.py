@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 
-from tests.conftest import basic_auth
+from tests.support.auth import basic_auth
 
 pytestmark = pytest.mark.django_db
 

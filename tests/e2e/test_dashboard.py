@@ -11,10 +11,12 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from apikeys import services as key_services
+from apikeys import usage
 from apikeys.models import ApiKey
+from common.access import ACCESS_CONTROL_OFF
+from common.actor import Actor
 from environments import services as environment_services
-from environments.selectors import ACCESS_CONTROL_OFF
-from tests.conftest import basic_auth
+from tests.support.auth import basic_auth
 
 pytestmark = pytest.mark.browser
 
@@ -51,7 +53,7 @@ def test_the_seed_page_story(page, live_server, django_user_model, shoot):
     monitoring, _ = key_services.create_api_key(
         environment=production, name="monitoring", description="Uptime checks", permission="read-only"
     )
-    key_services.record_key_use(key=monitoring)
+    usage.record_key_use(key=monitoring)
     old, _ = key_services.create_api_key(environment=production, name="old-backup", description="Replaced in May")
     key_services.deactivate_api_key(key=old)
     endpoint = f"{live_server.url}/api/v1/environments/{production.pk}/"
@@ -208,13 +210,13 @@ def test_with_access_control_off_every_page_warns_and_needs_no_sign_in(page, set
 def test_the_audit_log_tab_lists_events_and_fits_a_phone_screen(page, django_user_model, shoot):
     owner = django_user_model.objects.create_user("olivia", password=PASSWORD)
     production = environment_services.create_environment(
-        name="production", description="Live systems", owner=owner, actor=owner, address="203.0.113.7"
+        name="production", description="Live systems", owner=owner, actor=Actor(owner, "203.0.113.7")
     )
     key, _ = key_services.create_api_key(
-        environment=production, name="ci-deploy", description="Deploys from CI", actor=owner, address="203.0.113.7"
+        environment=production, name="ci-deploy", description="Deploys from CI", actor=Actor(owner, "203.0.113.7")
     )
-    key_services.update_api_key(key=key, name="ci-old", description="Replaced", actor=owner, address="203.0.113.7")
-    key_services.deactivate_api_key(key=key, actor=owner, address="203.0.113.7")
+    key_services.update_api_key(key=key, name="ci-old", description="Replaced", actor=Actor(owner, "203.0.113.7"))
+    key_services.deactivate_api_key(key=key, actor=Actor(owner, "203.0.113.7"))
 
     page.goto("/accounts/login/")
     page.get_by_label("Username").fill("olivia")

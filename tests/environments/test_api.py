@@ -5,7 +5,7 @@ from rest_framework.test import APIClient
 
 from apikeys.models import Permission
 from environments.models import Environment, Membership, Role
-from tests.conftest import basic_auth
+from tests.support.auth import basic_auth
 
 pytestmark = pytest.mark.django_db
 
@@ -46,8 +46,8 @@ def read_only_key_client(environment, make_key):
         pytest.param("superuser", 200, 200, 204, id="superuser"),
     ],
 )
-def test_each_role_reads_edits_and_deletes_as_allowed(request, client_for, environment, who, read, edit, delete):
-    client = client_for(request.getfixturevalue(who))
+def test_each_role_reads_edits_and_deletes_as_allowed(request, api_client_for, environment, who, read, edit, delete):
+    client = api_client_for(request.getfixturevalue(who))
 
     assert client.get(env_url(environment)).status_code == read
     edited = client.patch(env_url(environment), {"description": "changed"}, format="json")
@@ -59,8 +59,8 @@ def test_each_role_reads_edits_and_deletes_as_allowed(request, client_for, envir
     assert Environment.objects.filter(pk=environment.pk).exists() is (delete != 204)
 
 
-def test_a_refusal_for_a_read_only_member_is_a_json_403(client_for, reader, environment):
-    response = client_for(reader).patch(env_url(environment), {"name": "x"}, format="json")
+def test_a_refusal_for_a_read_only_member_is_a_json_403(api_client_for, reader, environment):
+    response = api_client_for(reader).patch(env_url(environment), {"name": "x"}, format="json")
 
     assert response.status_code == 403
     assert response.json() == {
@@ -69,17 +69,17 @@ def test_a_refusal_for_a_read_only_member_is_a_json_403(client_for, reader, envi
     }
 
 
-def test_users_list_only_their_environments(client_for, owner, outsider, superuser, environment, other_environment):
+def test_users_list_only_their_environments(api_client_for, owner, outsider, superuser, environment, other_environment):
     def names(user):
-        return [item["name"] for item in client_for(user).get(ENVIRONMENTS).json()["results"]]
+        return [item["name"] for item in api_client_for(user).get(ENVIRONMENTS).json()["results"]]
 
     assert names(owner) == ["production"]
     assert names(outsider) == ["staging"]
     assert names(superuser) == ["production", "staging"]
 
 
-def test_creating_an_environment_makes_the_creator_its_owner(client_for, outsider):
-    response = client_for(outsider).post(ENVIRONMENTS, {"name": "qa", "description": "Testing"}, format="json")
+def test_creating_an_environment_makes_the_creator_its_owner(api_client_for, outsider):
+    response = api_client_for(outsider).post(ENVIRONMENTS, {"name": "qa", "description": "Testing"}, format="json")
 
     assert response.status_code == 201
     body = response.json()
@@ -88,8 +88,8 @@ def test_creating_an_environment_makes_the_creator_its_owner(client_for, outside
     assert membership_of(Environment.objects.get(pk=body["id"]), outsider).role == Role.OWNER
 
 
-def test_a_taken_name_is_a_409(client_for, outsider, environment):
-    response = client_for(outsider).post(ENVIRONMENTS, {"name": "production"}, format="json")
+def test_a_taken_name_is_a_409(api_client_for, outsider, environment):
+    response = api_client_for(outsider).post(ENVIRONMENTS, {"name": "production"}, format="json")
 
     assert response.status_code == 409
     assert response.json()["code"] == "name_taken"
@@ -97,8 +97,8 @@ def test_a_taken_name_is_a_409(client_for, outsider, environment):
     assert Environment.objects.filter(name="production").count() == 1
 
 
-def test_renaming_to_a_taken_name_is_a_409(client_for, owner, environment, other_environment):
-    response = client_for(owner).patch(env_url(environment), {"name": "staging"}, format="json")
+def test_renaming_to_a_taken_name_is_a_409(api_client_for, owner, environment, other_environment):
+    response = api_client_for(owner).patch(env_url(environment), {"name": "staging"}, format="json")
 
     assert response.status_code == 409
     assert response.json()["code"] == "name_taken"
@@ -119,8 +119,8 @@ def test_renaming_to_a_taken_name_is_a_409(client_for, owner, environment, other
         pytest.param({"name": "qa", "owner": "oscar"}, "owner", "unknown_field", id="unknown-field"),
     ],
 )
-def test_bad_environment_input_is_a_400_naming_the_field(client_for, outsider, data, field, code):
-    response = client_for(outsider).post(ENVIRONMENTS, data, format="json")
+def test_bad_environment_input_is_a_400_naming_the_field(api_client_for, outsider, data, field, code):
+    response = api_client_for(outsider).post(ENVIRONMENTS, data, format="json")
 
     assert response.status_code == 400
     assert (response.json()["code"], list(response.json()["errors"])) == (code, [field])
@@ -183,8 +183,8 @@ def test_a_key_gets_404_for_another_environment_and_for_its_members(key_client, 
 # --- members ----------------------------------------------------------------------------------
 
 
-def test_members_are_listed_to_everyone_in_the_environment(client_for, reader, environment):
-    response = client_for(reader).get(env_url(environment, "members/"))
+def test_members_are_listed_to_everyone_in_the_environment(api_client_for, reader, environment):
+    response = api_client_for(reader).get(env_url(environment, "members/"))
 
     assert response.status_code == 200
     assert [(item["username"], item["role"]) for item in response.json()["results"]] == [
@@ -195,8 +195,8 @@ def test_members_are_listed_to_everyone_in_the_environment(client_for, reader, e
     assert response.json()["results"][0]["type"] == "member"
 
 
-def test_an_owner_adds_re_roles_and_removes_a_member(client_for, owner, outsider, environment):
-    client = client_for(owner)
+def test_an_owner_adds_re_roles_and_removes_a_member(api_client_for, owner, outsider, environment):
+    client = api_client_for(owner)
 
     added = client.post(env_url(environment, "members/"), {"username": "oscar", "role": "read-only"}, format="json")
     assert added.status_code == 201
@@ -212,8 +212,8 @@ def test_an_owner_adds_re_roles_and_removes_a_member(client_for, owner, outsider
 
 
 @pytest.mark.parametrize("who", ["member", "reader"])
-def test_only_owners_manage_members(request, client_for, environment, outsider, owner, who):
-    client = client_for(request.getfixturevalue(who))
+def test_only_owners_manage_members(request, api_client_for, environment, outsider, owner, who):
+    client = api_client_for(request.getfixturevalue(who))
 
     assert client.post(env_url(environment, "members/"), {"username": "oscar", "role": "owner"}).status_code == 403
     assert client.patch(member_url(membership_of(environment, owner)), {"role": "member"}).status_code == 403
@@ -222,8 +222,8 @@ def test_only_owners_manage_members(request, client_for, environment, outsider, 
     assert not environment.memberships.filter(user=outsider).exists()
 
 
-def test_the_last_owner_cannot_be_demoted_or_removed(client_for, owner, environment):
-    client = client_for(owner)
+def test_the_last_owner_cannot_be_demoted_or_removed(api_client_for, owner, environment):
+    client = api_client_for(owner)
     url = member_url(membership_of(environment, owner))
 
     demoted = client.patch(url, {"role": "member"}, format="json")
@@ -245,17 +245,17 @@ def test_the_last_owner_cannot_be_demoted_or_removed(client_for, owner, environm
     ],
 )
 def test_bad_member_input_is_refused_naming_the_field(
-    client_for, owner, outsider, environment, data, status, code, field
+    api_client_for, owner, outsider, environment, data, status, code, field
 ):
-    response = client_for(owner).post(env_url(environment, "members/"), data, format="json")
+    response = api_client_for(owner).post(env_url(environment, "members/"), data, format="json")
 
     assert response.status_code == status
     assert (response.json()["code"], list(response.json()["errors"])) == (code, [field])
     assert environment.memberships.count() == 3
 
 
-def test_a_memberships_user_cannot_change(client_for, owner, member, environment):
-    response = client_for(owner).patch(
+def test_a_memberships_user_cannot_change(api_client_for, owner, member, environment):
+    response = api_client_for(owner).patch(
         member_url(membership_of(environment, member)), {"username": "oscar"}, format="json"
     )
 
@@ -263,8 +263,8 @@ def test_a_memberships_user_cannot_change(client_for, owner, member, environment
     assert (response.json()["code"], list(response.json()["errors"])) == ("read_only_field", ["username"])
 
 
-def test_a_member_of_another_environment_is_not_found(client_for, owner, outsider, other_environment):
-    response = client_for(owner).get(member_url(membership_of(other_environment, outsider)))
+def test_a_member_of_another_environment_is_not_found(api_client_for, owner, outsider, other_environment):
+    response = api_client_for(owner).get(member_url(membership_of(other_environment, outsider)))
 
     assert response.status_code == 404
 

@@ -14,14 +14,16 @@ from apikeys import crypto
 from apikeys import services as key_services
 from apikeys.authentication import ApiKeyUser
 from apikeys.models import ApiKey, Permission, State
-from environments import audit
+from common.actor import Actor
+from common.audit import records as audit
+from common.audit import refusals as summaries
+from common.audit.models import ActorType, AuditAction, AuditEvent
+from common.errors import DomainError
 from environments import services as environment_services
-from environments.exceptions import DomainError
-from environments.models import ActorType, AuditAction, AuditEvent, Environment, Membership, Role
-from tests.conftest import basic_auth
+from environments.models import Environment, Membership, Role
+from tests.support.auth import basic_auth
 
 ADDRESS = "203.0.113.7"
-T0 = datetime.datetime(2030, 1, 1, 12, 0, 5, tzinfo=datetime.UTC)
 UNKNOWN_ACCESS_KEY = "EK" + "0" * 18
 
 
@@ -31,23 +33,6 @@ def empty_cache():
     cache.clear()
     yield
     cache.clear()
-
-
-class Clock:
-    """The audit log's clock, moved by hand."""
-
-    def __init__(self):
-        self.now = T0
-
-    def advance(self, seconds: float) -> None:
-        self.now += datetime.timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    clock = Clock()
-    monkeypatch.setattr(audit, "_now", lambda: clock.now)
-    return clock
 
 
 def events(**filters):
@@ -72,7 +57,7 @@ def all_rows_as_text() -> str:
 
 def test_creating_an_environment_records_who_where_and_the_initial_values(owner):
     environment = environment_services.create_environment(
-        name="billing", description="Invoices", owner=owner, actor=owner, address=ADDRESS
+        name="billing", description="Invoices", owner=owner, actor=Actor(owner, ADDRESS)
     )
     [event] = events(environment=environment)
     assert event.action == AuditAction.ENVIRONMENT_CREATED
@@ -87,7 +72,7 @@ def test_creating_an_environment_records_who_where_and_the_initial_values(owner)
 def test_editing_an_environment_records_old_and_new_values_of_what_changed(environment, owner):
     since = last_id()
     environment_services.update_environment(
-        environment=environment, name="prod", description="Live systems", actor=owner, address=ADDRESS
+        environment=environment, name="prod", description="Live systems", actor=Actor(owner, ADDRESS)
     )
     [event] = new_events(since)
     assert event.action == AuditAction.ENVIRONMENT_EDITED
@@ -99,21 +84,23 @@ def test_editing_an_environment_records_old_and_new_values_of_what_changed(envir
 def test_editing_records_the_stored_old_value_even_when_the_object_already_holds_the_new_one(environment, owner):
     since = last_id()
     environment.description = "Changed by a form"
-    environment_services.update_environment(environment=environment, description="Changed by a form", actor=owner)
+    environment_services.update_environment(
+        environment=environment, description="Changed by a form", actor=Actor(owner)
+    )
     [event] = new_events(since)
     assert event.changes == {"description": ["Live systems", "Changed by a form"]}
 
 
 def test_an_edit_that_changes_nothing_records_nothing(environment, owner):
     since = last_id()
-    environment_services.update_environment(environment=environment, name="production", actor=owner)
+    environment_services.update_environment(environment=environment, name="production", actor=Actor(owner))
     assert new_events(since) == []
 
 
 def test_deleting_an_environment_keeps_its_trail_by_name(environment, owner):
     history = AuditEvent.objects.filter(environment=environment).count()
     since = last_id()
-    environment_services.delete_environment(environment=environment, actor=owner, address=ADDRESS)
+    environment_services.delete_environment(environment=environment, actor=Actor(owner, ADDRESS))
     [event] = new_events(since)
     assert event.action == AuditAction.ENVIRONMENT_DELETED
     assert event.environment is None
@@ -125,10 +112,10 @@ def test_deleting_an_environment_keeps_its_trail_by_name(environment, owner):
 def test_adding_changing_and_removing_a_member_record_one_event_each(environment, owner, outsider):
     since = last_id()
     membership = environment_services.add_member(
-        environment=environment, username="oscar", role=Role.READ_ONLY, actor=owner, address=ADDRESS
+        environment=environment, username="oscar", role=Role.READ_ONLY, actor=Actor(owner, ADDRESS)
     )
-    environment_services.change_member_role(membership=membership, role=Role.MEMBER, actor=owner, address=ADDRESS)
-    environment_services.remove_member(membership=membership, actor=owner, address=ADDRESS)
+    environment_services.change_member_role(membership=membership, role=Role.MEMBER, actor=Actor(owner, ADDRESS))
+    environment_services.remove_member(membership=membership, actor=Actor(owner, ADDRESS))
     recorded = new_events(since)
     assert [(e.action, e.target, e.changes) for e in recorded] == [
         (AuditAction.MEMBER_ADDED, "oscar", {"role": [None, "read-only"]}),
@@ -146,14 +133,13 @@ def test_every_key_lifecycle_action_records_one_event_and_never_the_secret(envir
         name="ci",
         permission=Permission.READ_ONLY,
         expires_at=expires_at,
-        actor=member,
-        address=ADDRESS,
+        actor=Actor(member, ADDRESS),
     )
-    key_services.update_api_key(key=key, name="ci runner", description="", actor=member, address=ADDRESS)
-    key_services.deactivate_api_key(key=key, actor=member, address=ADDRESS)
-    key_services.activate_api_key(key=key, actor=member, address=ADDRESS)
-    key_services.deactivate_api_key(key=key, actor=member, address=ADDRESS)
-    key_services.delete_api_key(key=key, actor=member, address=ADDRESS)
+    key_services.update_api_key(key=key, name="ci runner", description="", actor=Actor(member, ADDRESS))
+    key_services.deactivate_api_key(key=key, actor=Actor(member, ADDRESS))
+    key_services.activate_api_key(key=key, actor=Actor(member, ADDRESS))
+    key_services.deactivate_api_key(key=key, actor=Actor(member, ADDRESS))
+    key_services.delete_api_key(key=key, actor=Actor(member, ADDRESS))
 
     recorded = new_events(since)
     assert [(e.action, e.changes) for e in recorded] == [
@@ -184,7 +170,9 @@ def test_every_key_lifecycle_action_records_one_event_and_never_the_secret(envir
 def test_a_key_acting_is_recorded_by_its_access_key(environment, key_pair):
     key, _ = key_pair
     since = last_id()
-    environment_services.update_environment(environment=environment, description="By a key", actor=ApiKeyUser(key))
+    environment_services.update_environment(
+        environment=environment, description="By a key", actor=Actor(ApiKeyUser(key))
+    )
     [event] = new_events(since)
     assert (event.actor_type, event.actor_user, event.actor_name) == (ActorType.APIKEY, None, key.access_key)
     assert event.actor_label == f"API key {key.access_key}"
@@ -199,7 +187,7 @@ def test_a_key_acting_is_recorded_by_its_access_key(environment, key_pair):
 )
 def test_actors_without_a_user_are_named_by_kind(environment, actor, expected):
     since = last_id()
-    environment_services.update_environment(environment=environment, description="x", actor=actor)
+    environment_services.update_environment(environment=environment, description="x", actor=Actor(actor))
     [event] = new_events(since)
     assert (event.actor_type, event.actor_name) == expected
     assert event.actor_label == expected[0]
@@ -209,56 +197,56 @@ def test_actors_without_a_user_are_named_by_kind(environment, actor, expected):
 
 
 def _create_duplicate_environment(environment, key, owner):
-    return lambda: environment_services.create_environment(name="production", owner=owner, actor=owner)
+    return lambda: environment_services.create_environment(name="production", owner=owner, actor=Actor(owner))
 
 
 def _rename_onto_another_name(environment, key, owner):
     environment_services.create_environment(name="staging", owner=owner)
-    return lambda: environment_services.update_environment(environment=environment, name="staging", actor=owner)
+    return lambda: environment_services.update_environment(environment=environment, name="staging", actor=Actor(owner))
 
 
 def _remove_the_last_owner(environment, key, owner):
     membership = Membership.objects.get(user=owner)
-    return lambda: environment_services.remove_member(membership=membership, actor=owner)
+    return lambda: environment_services.remove_member(membership=membership, actor=Actor(owner))
 
 
 def _demote_the_last_owner(environment, key, owner):
     membership = Membership.objects.get(user=owner)
-    return lambda: environment_services.change_member_role(membership=membership, role=Role.MEMBER, actor=owner)
+    return lambda: environment_services.change_member_role(membership=membership, role=Role.MEMBER, actor=Actor(owner))
 
 
 def _add_an_existing_member(environment, key, owner):
     return lambda: environment_services.add_member(
-        environment=environment, username="marco", role=Role.MEMBER, actor=owner
+        environment=environment, username="marco", role=Role.MEMBER, actor=Actor(owner)
     )
 
 
 def _delete_an_active_key(environment, key, owner):
-    return lambda: key_services.delete_api_key(key=key, actor=owner)
+    return lambda: key_services.delete_api_key(key=key, actor=Actor(owner))
 
 
 def _activate_an_active_key(environment, key, owner):
-    return lambda: key_services.activate_api_key(key=key, actor=owner)
+    return lambda: key_services.activate_api_key(key=key, actor=Actor(owner))
 
 
 def _deactivate_a_deleted_key(environment, key, owner):
     ApiKey.objects.filter(pk=key.pk).delete()
-    return lambda: key_services.deactivate_api_key(key=key, actor=owner)
+    return lambda: key_services.deactivate_api_key(key=key, actor=Actor(owner))
 
 
 def _edit_a_deleted_key(environment, key, owner):
     ApiKey.objects.filter(pk=key.pk).delete()
-    return lambda: key_services.update_api_key(key=key, name="gone", actor=owner)
+    return lambda: key_services.update_api_key(key=key, name="gone", actor=Actor(owner))
 
 
 def _edit_a_deleted_environment(environment, key, owner):
     Environment.objects.filter(pk=environment.pk).delete()
-    return lambda: environment_services.update_environment(environment=environment, name="gone", actor=owner)
+    return lambda: environment_services.update_environment(environment=environment, name="gone", actor=Actor(owner))
 
 
 def _delete_a_deleted_environment(environment, key, owner):
     Environment.objects.filter(pk=environment.pk).delete()
-    return lambda: environment_services.delete_environment(environment=environment, actor=owner)
+    return lambda: environment_services.delete_environment(environment=environment, actor=Actor(owner))
 
 
 @pytest.mark.parametrize(
@@ -294,7 +282,7 @@ def test_an_event_that_cannot_be_written_rolls_the_change_back(environment, key_
 
     monkeypatch.setattr(audit, "record", broken)
     with pytest.raises(RuntimeError):
-        key_services.deactivate_api_key(key=key, actor=owner)
+        key_services.deactivate_api_key(key=key, actor=Actor(owner))
     key.refresh_from_db()
     assert key.state == State.ACTIVE
 
@@ -330,6 +318,33 @@ def refusals(**filters):
     return events(action=AuditAction.AUTH_REFUSED, **filters)
 
 
+@pytest.mark.parametrize(
+    "secret",
+    [pytest.param("not-a-secret-key", id="malformed-secret"), pytest.param("", id="empty-secret")],
+)
+def test_a_malformed_secret_for_a_known_access_key_is_recorded_against_its_environment(
+    api_client, key_pair, environment, secret
+):
+    key, _ = key_pair
+    refuse(api_client, key.access_key, secret, environment.pk)
+    [event] = refusals()
+    assert (event.environment, event.target, event.reason) == (environment, key.access_key, "authentication_failed")
+
+
+def test_a_flood_of_refusals_looks_the_environment_up_once(
+    api_client, key_pair, environment, django_assert_max_num_queries
+):
+    key, _ = key_pair
+    refuse(api_client, key.access_key, "not-a-secret-key", environment.pk)
+    # Later refusals of the same minute count in the cache; the row's count is rewritten at 2 and 4.
+    with django_assert_max_num_queries(2) as captured:
+        for _ in range(5):
+            refuse(api_client, key.access_key, "not-a-secret-key", environment.pk)
+    assert [query["sql"].split()[0] for query in captured.captured_queries] == ["UPDATE", "UPDATE"]
+    [event] = refusals()
+    assert (event.environment, event.count) == (environment, 4)
+
+
 def test_a_wrong_secret_is_recorded_against_the_key_and_its_environment(api_client, key_pair, environment, clock):
     key, secret = key_pair
     wrong = crypto.generate_secret_key()
@@ -342,7 +357,7 @@ def test_a_wrong_secret_is_recorded_against_the_key_and_its_environment(api_clie
         "authentication_failed",
         1,
     )
-    assert (event.actor_type, event.created_at) == (ActorType.ANONYMOUS, T0)
+    assert (event.actor_type, event.created_at) == (ActorType.ANONYMOUS, clock.start)
     text = all_rows_as_text()
     assert wrong not in text and secret not in text
 
@@ -367,19 +382,22 @@ def test_the_next_minute_settles_the_previous_minutes_final_count(api_client, ke
     key, _ = key_pair
     for _ in range(3):
         refuse(api_client, key.access_key, crypto.generate_secret_key(), environment.pk)
-    clock.advance(60)
+    clock.advance(seconds=60)
     refuse(api_client, key.access_key, crypto.generate_secret_key(), environment.pk)
-    assert [(e.created_at, e.count) for e in refusals()] == [(T0, 3), (T0 + datetime.timedelta(seconds=60), 1)]
+    assert [(e.created_at, e.count) for e in refusals()] == [
+        (clock.start, 3),
+        (clock.start + datetime.timedelta(seconds=60), 1),
+    ]
 
 
 def test_reading_the_log_writes_the_full_count_of_a_burst_that_stopped(
-    api_client, client_for, owner, key_pair, environment, clock
+    api_client, api_client_for, owner, key_pair, environment, clock
 ):
     key, _ = key_pair
     for _ in range(5):
         refuse(api_client, key.access_key, crypto.generate_secret_key(), environment.pk)
     assert [e.count for e in refusals()] == [4]
-    response = client_for(owner).get(f"/api/v1/environments/{environment.pk}/events/", {"action": "auth.refused"})
+    response = api_client_for(owner).get(f"/api/v1/environments/{environment.pk}/events/", {"action": "auth.refused"})
     assert [e["count"] for e in response.json()["results"]] == [5]
     assert [e.count for e in refusals()] == [5]
 
@@ -412,15 +430,15 @@ def test_a_secret_presented_as_the_access_key_is_never_recorded(api_client, key_
 
 
 def test_an_address_guessing_access_keys_gets_one_row_for_the_rest_of_the_minute(api_client, environment, clock):
-    guesses = [f"EK{n:018d}" for n in range(1, audit.KEYS_PER_ADDRESS + 6)]
+    guesses = [f"EK{n:018d}" for n in range(1, summaries.KEYS_PER_ADDRESS + 6)]
     for access_key in guesses:
         refuse(api_client, access_key, crypto.generate_secret_key(), environment.pk)
     refuse(api_client, guesses[-1], crypto.generate_secret_key(), environment.pk)
-    clock.advance(60)
+    clock.advance(seconds=60)
     refuse(api_client, UNKNOWN_ACCESS_KEY, crypto.generate_secret_key(), environment.pk)
-    first_minute = refusals(created_at__lt=T0 + datetime.timedelta(seconds=60))
-    assert len(first_minute) == audit.KEYS_PER_ADDRESS + 1
-    assert [e.target for e in first_minute] == [*guesses[: audit.KEYS_PER_ADDRESS], ""]
+    first_minute = refusals(created_at__lt=clock.start + datetime.timedelta(seconds=60))
+    assert len(first_minute) == summaries.KEYS_PER_ADDRESS + 1
+    assert [e.target for e in first_minute] == [*guesses[: summaries.KEYS_PER_ADDRESS], ""]
     assert sum(e.count for e in first_minute) == len(guesses) + 1
 
 
@@ -428,7 +446,7 @@ def test_a_failure_to_record_never_turns_the_refusal_into_an_error(api_client, k
     def broken(**kwargs):
         raise ConnectionError("cache is down")
 
-    monkeypatch.setattr(audit, "_count_refusal", broken)
+    monkeypatch.setattr(summaries, "_count", broken)
     key, _ = key_pair
     response = refuse(api_client, key.access_key, crypto.generate_secret_key(), environment.pk)
     assert response.json() == {"code": "authentication_failed", "detail": "Invalid access key or secret key."}
@@ -448,15 +466,15 @@ def events_url(environment_id: int) -> str:
     return f"/api/v1/environments/{environment_id}/events/"
 
 
-def test_the_environment_resource_links_to_its_events(client_for, owner, environment):
-    response = client_for(owner).get(f"/api/v1/environments/{environment.pk}/")
+def test_the_environment_resource_links_to_its_events(api_client_for, owner, environment):
+    response = api_client_for(owner).get(f"/api/v1/environments/{environment.pk}/")
     assert response.json()["links"]["events"] == f"http://testserver{events_url(environment.pk)}"
 
 
-def test_events_are_listed_newest_first_with_who_what_when_and_where(client_for, owner, environment, clock):
-    clock.advance(60)
-    environment_services.update_environment(environment=environment, description="Edited", actor=owner, address=ADDRESS)
-    response = client_for(owner).get(events_url(environment.pk))
+def test_events_are_listed_newest_first_with_who_what_when_and_where(api_client_for, owner, environment, clock):
+    clock.advance(seconds=60)
+    environment_services.update_environment(environment=environment, description="Edited", actor=Actor(owner, ADDRESS))
+    response = api_client_for(owner).get(events_url(environment.pk))
     assert response.status_code == 200
     body = response.json()
     assert [e["action"] for e in body["results"]] == [
@@ -470,7 +488,7 @@ def test_events_are_listed_newest_first_with_who_what_when_and_where(client_for,
     assert latest == {
         "type": "event",
         "action": "environment.edited",
-        "created_at": "2030-01-01T12:01:05Z",
+        "created_at": (clock.start + datetime.timedelta(seconds=60)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "environment": environment.pk,
         "environment_name": "production",
         "actor": {"type": "user", "id": owner.pk, "name": "olivia"},
@@ -484,12 +502,12 @@ def test_events_are_listed_newest_first_with_who_what_when_and_where(client_for,
             "environment": f"http://testserver/api/v1/environments/{environment.pk}/",
         },
     }
-    detail = client_for(owner).get(f"{events_url(environment.pk)}{event_id}/")
+    detail = api_client_for(owner).get(f"{events_url(environment.pk)}{event_id}/")
     assert detail.status_code == 200 and detail.json()["id"] == event_id
 
 
-def test_events_can_be_filtered_by_action(client_for, reader, environment):
-    response = client_for(reader).get(events_url(environment.pk), {"action": "member.added"})
+def test_events_can_be_filtered_by_action(api_client_for, reader, environment):
+    response = api_client_for(reader).get(events_url(environment.pk), {"action": "member.added"})
     assert response.status_code == 200
     assert [(e["action"], e["target"]) for e in response.json()["results"]] == [
         ("member.added", "rita"),
@@ -497,16 +515,16 @@ def test_events_can_be_filtered_by_action(client_for, reader, environment):
     ]
 
 
-def test_an_unknown_action_filter_is_a_400(client_for, owner, environment):
-    response = client_for(owner).get(events_url(environment.pk), {"action": "environment.exploded"})
+def test_an_unknown_action_filter_is_a_400(api_client_for, owner, environment):
+    response = api_client_for(owner).get(events_url(environment.pk), {"action": "environment.exploded"})
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_choice"
     assert list(response.json()["errors"]) == ["action"]
 
 
-def test_events_are_paginated(client_for, owner, environment):
-    client = client_for(owner)
-    key_services.create_api_key(environment=environment, name="extra", actor=owner)
+def test_events_are_paginated(api_client_for, owner, environment):
+    client = api_client_for(owner)
+    key_services.create_api_key(environment=environment, name="extra", actor=Actor(owner))
     first = client.get(events_url(environment.pk), {"page_size": 3}).json()
     second = client.get(first["next"]).json()
     assert first["count"] == 4
@@ -516,9 +534,9 @@ def test_events_are_paginated(client_for, owner, environment):
 
 
 @pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
-def test_the_audit_log_cannot_be_changed_through_the_api(client_for, owner, environment, method):
+def test_the_audit_log_cannot_be_changed_through_the_api(api_client_for, owner, environment, method):
     event = AuditEvent.objects.filter(environment=environment).first()
-    client = client_for(owner)
+    client = api_client_for(owner)
     assert getattr(client, method)(events_url(environment.pk)).status_code == 405
     assert getattr(client, method)(f"{events_url(environment.pk)}{event.pk}/").status_code == 405
     assert AuditEvent.objects.filter(pk=event.pk).exists()
@@ -543,15 +561,17 @@ def test_a_key_created_through_the_api_is_recorded_with_the_calling_key_and_neve
         assert secret not in listing
 
 
-def test_an_outsider_gets_404_for_another_environments_events(client_for, outsider, environment):
-    response = client_for(outsider).get(events_url(environment.pk))
+def test_an_outsider_gets_404_for_another_environments_events(api_client_for, outsider, environment):
+    response = api_client_for(outsider).get(events_url(environment.pk))
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
 
 
-def test_an_event_is_not_reachable_through_another_environment(client_for, outsider, environment, other_environment):
+def test_an_event_is_not_reachable_through_another_environment(
+    api_client_for, outsider, environment, other_environment
+):
     event = AuditEvent.objects.filter(environment=environment).first()
-    response = client_for(outsider).get(f"{events_url(other_environment.pk)}{event.pk}/")
+    response = api_client_for(outsider).get(f"{events_url(other_environment.pk)}{event.pk}/")
     assert response.status_code == 404
 
 
@@ -575,9 +595,9 @@ def test_a_read_only_key_reads_events_too(api_client, environment, make_key):
     assert api_client.get(events_url(environment.pk)).status_code == 200
 
 
-def test_refusals_without_an_environment_are_in_no_environments_log(client_for, superuser, api_client, environment):
+def test_refusals_without_an_environment_are_in_no_environments_log(api_client_for, superuser, api_client, environment):
     refuse(api_client, UNKNOWN_ACCESS_KEY, crypto.generate_secret_key(), environment.pk)
-    results = client_for(superuser).get(events_url(environment.pk), {"action": "auth.refused"}).json()["results"]
+    results = api_client_for(superuser).get(events_url(environment.pk), {"action": "auth.refused"}).json()["results"]
     assert results == []
     assert len(refusals(environment=None)) == 1
 
@@ -590,7 +610,7 @@ def page_url(environment_id: int) -> str:
 
 
 def test_the_page_lists_events_newest_first(client, member, environment, owner):
-    environment_services.update_environment(environment=environment, description="Edited", actor=owner)
+    environment_services.update_environment(environment=environment, description="Edited", actor=Actor(owner))
     client.force_login(member)
     response = client.get(page_url(environment.pk))
     assert response.status_code == 200
@@ -667,14 +687,14 @@ def test_superusers_read_every_event_in_the_admin_but_cannot_change_any(
         refuse(api_client, UNKNOWN_ACCESS_KEY, crypto.generate_secret_key(), environment.pk)
     orphan = refusals(environment=None)[0]
     client.force_login(superuser)
-    listing = client.get("/admin/environments/auditevent/")
+    listing = client.get("/admin/audit/auditevent/")
     assert listing.status_code == 200
     assert UNKNOWN_ACCESS_KEY in listing.content.decode()
     orphan.refresh_from_db()
     assert orphan.count == 3
-    assert client.get(f"/admin/environments/auditevent/{orphan.pk}/change/").status_code == 200
-    assert client.get("/admin/environments/auditevent/add/").status_code == 403
-    assert client.post(f"/admin/environments/auditevent/{orphan.pk}/delete/", {"post": "yes"}).status_code == 403
-    assert client.post(f"/admin/environments/auditevent/{orphan.pk}/change/", {"count": 0}).status_code == 403
+    assert client.get(f"/admin/audit/auditevent/{orphan.pk}/change/").status_code == 200
+    assert client.get("/admin/audit/auditevent/add/").status_code == 403
+    assert client.post(f"/admin/audit/auditevent/{orphan.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert client.post(f"/admin/audit/auditevent/{orphan.pk}/change/", {"count": 0}).status_code == 403
     orphan.refresh_from_db()
     assert orphan.count == 3

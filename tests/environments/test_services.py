@@ -5,8 +5,8 @@ from django.contrib.auth.models import AnonymousUser
 
 from apikeys.authentication import ApiKeyUser
 from apikeys.models import ApiKey, Permission
+from common.errors import DomainError
 from environments import selectors, services
-from environments.exceptions import DomainError
 from environments.models import Environment, Membership, Role
 
 pytestmark = pytest.mark.django_db

@@ -3,25 +3,19 @@
 import pytest
 from django.urls import reverse
 
-from config import throttling as failure_counting
-
-WINDOW_START = 1_800_000_000.0  # a whole number of 15-minute windows since the epoch
 ATTACKER = "203.0.113.7"
 ELSEWHERE = "198.51.100.20"
 THROTTLED = "Too many failed sign-ins; try again in {} minutes."
 
 
 @pytest.fixture
-def clock(monkeypatch):
-    class Clock:
-        now = WINDOW_START + 1
-
-    monkeypatch.setattr(failure_counting, "_now", lambda: Clock.now)
-    return Clock
+def window_start(clock):
+    """Where the limits' windows start: the clock stands just past it (seconds since the epoch)."""
+    return clock.next_hour()
 
 
 @pytest.fixture
-def limits(settings, clock):
+def limits(settings, window_start):
     """3 failures per username from one address, 5 per address, per 15 minutes."""
     settings.SIGNIN_FAILURE_RATE_PER_USERNAME = "3/15m"
     settings.SIGNIN_FAILURE_RATE_PER_ADDRESS = "5/15m"
@@ -60,10 +54,12 @@ def test_too_many_failures_for_a_username_show_when_to_try_again(limits, sign_in
     assert THROTTLED.format(15) in answers[-1].content.decode()
 
 
-def test_over_the_limit_even_the_right_password_is_refused_unchecked(limits, sign_in, owner, monkeypatch, clock):
+def test_over_the_limit_even_the_right_password_is_refused_unchecked(
+    limits, sign_in, owner, monkeypatch, clock, window_start
+):
     for _ in range(3):
         sign_in("olivia", "wrong")
-    clock.now = WINDOW_START + 14 * 60 + 1
+    clock.move_to(window_start + 14 * 60 + 1)
 
     def fail(*args, **kwargs):
         raise AssertionError("the password was checked")
@@ -95,10 +91,10 @@ def test_too_many_failures_from_one_address_refuse_every_username(limits, sign_i
     assert errors(response) == [THROTTLED.format(15)]
 
 
-def test_sign_in_works_again_when_the_window_ends(limits, sign_in, owner, clock):
+def test_sign_in_works_again_when_the_window_ends(limits, sign_in, owner, clock, window_start):
     for _ in range(3):
         sign_in("olivia", "wrong")
-    clock.now = WINDOW_START + 15 * 60
+    clock.move_to(window_start + 15 * 60)
     assert signed_in(sign_in("olivia", "oliviaolivia"))
 
 

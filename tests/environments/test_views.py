@@ -4,9 +4,9 @@ import re
 
 import pytest
 
+from common.access import ACCESS_CONTROL_OFF
 from environments import services as environment_services
 from environments.models import Environment, Membership, Role
-from environments.selectors import ACCESS_CONTROL_OFF
 
 pytestmark = pytest.mark.django_db
 
@@ -40,34 +40,34 @@ def dashboard_urls(environment, membership):
 # --- Sign-in and access control -------------------------------------------------------------
 
 
-def test_every_page_sends_anonymous_visitors_to_sign_in_when_access_control_is_on(web, environment, member):
+def test_every_page_sends_anonymous_visitors_to_sign_in_when_access_control_is_on(web_client_for, environment, member):
     membership = Membership.objects.get(environment=environment, user=member)
     for url in dashboard_urls(environment, membership):
-        response = web().get(url)
+        response = web_client_for().get(url)
         assert response.status_code == 302, url
         assert response["Location"].startswith("/accounts/login/?next="), url
 
 
 def test_every_page_opens_without_sign_in_and_shows_the_banner_when_access_control_is_off(
-    web, environment, member, settings
+    web_client_for, environment, member, settings
 ):
     settings.ACCESS_CONTROL = False
     membership = Membership.objects.get(environment=environment, user=member)
     for url in dashboard_urls(environment, membership):
-        response = web().get(url, follow=True)
+        response = web_client_for().get(url, follow=True)
         assert response.status_code == 200, url
         assert ACCESS_CONTROL_OFF in response.content.decode(), url
 
 
-def test_banner_is_absent_when_access_control_is_on(web, owner, environment):
-    response = web(owner).get("/environments/")
+def test_banner_is_absent_when_access_control_is_on(web_client_for, owner, environment):
+    response = web_client_for(owner).get("/environments/")
     assert response.status_code == 200
     assert ACCESS_CONTROL_OFF not in response.content.decode()
 
 
-def test_anonymous_visitor_can_add_an_environment_when_access_control_is_off(web, settings):
+def test_anonymous_visitor_can_add_an_environment_when_access_control_is_off(web_client_for, settings):
     settings.ACCESS_CONTROL = False
-    client = web()
+    client = web_client_for()
     response = client.post("/environments/add/", {"name": "sandbox", "description": ""})
     environment = Environment.objects.get(name="sandbox")
     assert response.status_code == 302
@@ -75,8 +75,8 @@ def test_anonymous_visitor_can_add_an_environment_when_access_control_is_off(web
     assert not Membership.objects.filter(environment=environment).exists()
 
 
-def test_login_page_has_labelled_fields_and_signs_the_user_in(web, owner):
-    client = web()
+def test_login_page_has_labelled_fields_and_signs_the_user_in(web_client_for, owner):
+    client = web_client_for()
     page = client.get("/accounts/login/")
     assert page.status_code == 200
     html = page.content.decode()
@@ -88,15 +88,15 @@ def test_login_page_has_labelled_fields_and_signs_the_user_in(web, owner):
     assert client.get("/environments/").status_code == 200
 
 
-def test_sign_out_is_a_post_and_ends_the_session(web, owner):
-    client = web(owner)
+def test_sign_out_is_a_post_and_ends_the_session(web_client_for, owner):
+    client = web_client_for(owner)
     response = client.post("/accounts/logout/")
     assert response.status_code == 302
     assert client.get("/environments/").status_code == 302
 
 
-def test_wrong_password_shows_an_error_on_the_login_page(web, owner):
-    response = web().post("/accounts/login/", {"username": owner.username, "password": "wrong-password"})
+def test_wrong_password_shows_an_error_on_the_login_page(web_client_for, owner):
+    response = web_client_for().post("/accounts/login/", {"username": owner.username, "password": "wrong-password"})
     assert response.status_code == 200
     assert "Please enter a correct username and password" in response.content.decode()
 
@@ -104,22 +104,22 @@ def test_wrong_password_shows_an_error_on_the_login_page(web, owner):
 # --- Header ---------------------------------------------------------------------------------
 
 
-def test_header_links_to_the_admin_for_staff_only(web, owner, superuser, environment):
-    assert 'href="/admin/"' not in web(owner).get("/environments/").content.decode()
-    assert 'href="/admin/"' in web(superuser).get("/environments/").content.decode()
+def test_header_links_to_the_admin_for_staff_only(web_client_for, owner, superuser, environment):
+    assert 'href="/admin/"' not in web_client_for(owner).get("/environments/").content.decode()
+    assert 'href="/admin/"' in web_client_for(superuser).get("/environments/").content.decode()
 
 
-def test_switcher_lists_only_the_environments_the_user_may_see(web, owner, environment, other_environment):
-    html = web(owner).get("/environments/").content.decode()
+def test_switcher_lists_only_the_environments_the_user_may_see(web_client_for, owner, environment, other_environment):
+    html = web_client_for(owner).get("/environments/").content.decode()
     switcher = html.split('aria-label="Switch environment"')[1].split("</details>")[0]
     assert f'value="{environment.pk}"' in switcher
     assert f'value="{other_environment.pk}"' not in switcher
 
 
-def test_switching_environment_is_remembered_in_the_session(web, owner, environment):
+def test_switching_environment_is_remembered_in_the_session(web_client_for, owner, environment):
     second = Environment.objects.create(name="qa")
     Membership.objects.create(environment=second, user=owner, role=Role.OWNER)
-    client = web(owner)
+    client = web_client_for(owner)
     assert client.get("/")["Location"] == "/environments/"
     response = client.post("/environments/switch/", {"environment": second.pk})
     assert response.status_code == 302
@@ -133,18 +133,18 @@ def test_switching_environment_is_remembered_in_the_session(web, owner, environm
     "value",
     [pytest.param("", id="empty"), pytest.param("abc", id="not-a-number"), pytest.param("999999", id="unknown")],
 )
-def test_switching_to_an_unknown_environment_is_not_found(web, owner, environment, value):
-    assert web(owner).post("/environments/switch/", {"environment": value}).status_code == 404
+def test_switching_to_an_unknown_environment_is_not_found(web_client_for, owner, environment, value):
+    assert web_client_for(owner).post("/environments/switch/", {"environment": value}).status_code == 404
 
 
-def test_switching_to_an_environment_of_others_is_not_found(web, owner, other_environment):
-    client = web(owner)
+def test_switching_to_an_environment_of_others_is_not_found(web_client_for, owner, other_environment):
+    client = web_client_for(owner)
     assert client.post("/environments/switch/", {"environment": other_environment.pk}).status_code == 404
     assert "current_environment" not in client.session
 
 
-def test_switching_needs_a_post(web, owner, environment):
-    assert web(owner).get("/environments/switch/").status_code == 405
+def test_switching_needs_a_post(web_client_for, owner, environment):
+    assert web_client_for(owner).get("/environments/switch/").status_code == 405
 
 
 # --- Environments list ----------------------------------------------------------------------
@@ -159,13 +159,15 @@ def test_switching_needs_a_post(web, owner, environment):
         pytest.param("superuser", "Superuser", id="superuser"),
     ],
 )
-def test_list_shows_each_user_their_role_and_the_active_key_count(web, request, environment, make_key, who, role):
+def test_list_shows_each_user_their_role_and_the_active_key_count(
+    web_client_for, request, environment, make_key, who, role
+):
     make_key(environment)
     make_key(environment)
     inactive, _ = make_key(environment)
     inactive.state = "inactive"
     inactive.save()
-    response = web(request.getfixturevalue(who)).get("/environments/")
+    response = web_client_for(request.getfixturevalue(who)).get("/environments/")
     assert response.status_code == 200
     row = response.context["rows"][0]
     assert row["environment"] == environment
@@ -174,14 +176,14 @@ def test_list_shows_each_user_their_role_and_the_active_key_count(web, request, 
     assert f'<td data-label="Your role">{role}</td>' in response.content.decode()
 
 
-def test_list_hides_environments_of_others(web, outsider, environment, other_environment):
-    response = web(outsider).get("/environments/")
+def test_list_hides_environments_of_others(web_client_for, outsider, environment, other_environment):
+    response = web_client_for(outsider).get("/environments/")
     assert [row["environment"] for row in response.context["rows"]] == [other_environment]
 
 
-def test_list_offers_edit_and_delete_to_owners_only(web, owner, member, environment):
-    owner_html = web(owner).get("/environments/").content.decode()
-    member_html = web(member).get("/environments/").content.decode()
+def test_list_offers_edit_and_delete_to_owners_only(web_client_for, owner, member, environment):
+    owner_html = web_client_for(owner).get("/environments/").content.decode()
+    member_html = web_client_for(member).get("/environments/").content.decode()
     for html in (owner_html, member_html):
         assert f'href="http://testserver/api/v1/environments/{environment.pk}/">View in API' in html
     assert f"/environments/{environment.pk}/edit/" in owner_html
@@ -190,16 +192,16 @@ def test_list_offers_edit_and_delete_to_owners_only(web, owner, member, environm
     assert f"/environments/{environment.pk}/delete/" not in member_html
 
 
-def test_empty_list_says_so(web, outsider):
-    response = web(outsider).get("/environments/")
+def test_empty_list_says_so(web_client_for, outsider):
+    response = web_client_for(outsider).get("/environments/")
     assert "You are not a member of any environment yet." in response.content.decode()
 
 
 # --- Add, edit, delete an environment -------------------------------------------------------
 
 
-def test_adding_an_environment_makes_the_creator_its_owner(web, member):
-    client = web(member)
+def test_adding_an_environment_makes_the_creator_its_owner(web_client_for, member):
+    client = web_client_for(member)
     response = client.post("/environments/add/", {"name": "  analytics ", "description": "Reports"}, follow=True)
     environment = Environment.objects.get(name="analytics")
     assert response.redirect_chain == [(f"/environments/{environment.pk}/api/", 302)]
@@ -217,17 +219,17 @@ def test_adding_an_environment_makes_the_creator_its_owner(web, member):
     ],
 )
 def test_adding_an_environment_with_bad_input_shows_the_error_next_to_the_field(
-    web, member, environment, data, field, message
+    web_client_for, member, environment, data, field, message
 ):
-    response = web(member).post("/environments/add/", data)
+    response = web_client_for(member).post("/environments/add/", data)
     assert response.status_code == 200
     assert message in " ".join(response.context["form"].errors[field])
     assert f'id="id_{field}_error"' in response.content.decode()
     assert Environment.objects.count() == 1
 
 
-def test_owner_edits_an_environment(web, owner, environment):
-    response = web(owner).post(
+def test_owner_edits_an_environment(web_client_for, owner, environment):
+    response = web_client_for(owner).post(
         f"/environments/{environment.pk}/edit/", {"name": "prod", "description": "Renamed"}, follow=True
     )
     environment.refresh_from_db()
@@ -235,8 +237,8 @@ def test_owner_edits_an_environment(web, owner, environment):
     assert page_messages(response) == ["Environment prod saved."]
 
 
-def test_renaming_to_a_taken_name_is_a_field_error(web, owner, environment, other_environment):
-    response = web(owner).post(f"/environments/{environment.pk}/edit/", {"name": "staging"})
+def test_renaming_to_a_taken_name_is_a_field_error(web_client_for, owner, environment, other_environment):
+    response = web_client_for(owner).post(f"/environments/{environment.pk}/edit/", {"name": "staging"})
     assert response.status_code == 200
     assert "already exists" in response.context["form"].errors["name"][0]
     environment.refresh_from_db()
@@ -252,8 +254,8 @@ def test_renaming_to_a_taken_name_is_a_field_error(web, owner, environment, othe
     ],
 )
 @pytest.mark.parametrize("action", ["edit", "delete"])
-def test_only_owners_edit_or_delete_an_environment(web, request, environment, who, status, action):
-    client = web(request.getfixturevalue(who))
+def test_only_owners_edit_or_delete_an_environment(web_client_for, request, environment, who, status, action):
+    client = web_client_for(request.getfixturevalue(who))
     assert client.get(f"/environments/{environment.pk}/{action}/").status_code == status
     response = client.post(f"/environments/{environment.pk}/{action}/", {"name": "hijacked"})
     assert response.status_code == status
@@ -261,15 +263,17 @@ def test_only_owners_edit_or_delete_an_environment(web, request, environment, wh
     assert environment.name == "production"
 
 
-def test_superuser_may_edit_any_environment(web, superuser, environment):
-    response = web(superuser).post(f"/environments/{environment.pk}/edit/", {"name": "prod", "description": ""})
+def test_superuser_may_edit_any_environment(web_client_for, superuser, environment):
+    response = web_client_for(superuser).post(
+        f"/environments/{environment.pk}/edit/", {"name": "prod", "description": ""}
+    )
     assert response.status_code == 302
     environment.refresh_from_db()
     assert environment.name == "prod"
 
 
-def test_deleting_an_environment_asks_first_then_deletes_it_with_its_keys(web, owner, environment, key_pair):
-    client = web(owner)
+def test_deleting_an_environment_asks_first_then_deletes_it_with_its_keys(web_client_for, owner, environment, key_pair):
+    client = web_client_for(owner)
     confirm = client.get(f"/environments/{environment.pk}/delete/")
     assert confirm.status_code == 200
     assert "1 API key" in confirm.content.decode()
@@ -293,8 +297,10 @@ def test_deleting_an_environment_asks_first_then_deletes_it_with_its_keys(web, o
         pytest.param("outsider", 404, False, id="outsider"),
     ],
 )
-def test_members_page_is_read_only_for_everyone_but_owners(web, request, environment, who, status, can_manage):
-    response = web(request.getfixturevalue(who)).get(f"/environments/{environment.pk}/members/")
+def test_members_page_is_read_only_for_everyone_but_owners(
+    web_client_for, request, environment, who, status, can_manage
+):
+    response = web_client_for(request.getfixturevalue(who)).get(f"/environments/{environment.pk}/members/")
     assert response.status_code == status
     if status == 200:
         html = response.content.decode()
@@ -306,8 +312,8 @@ def test_members_page_is_read_only_for_everyone_but_owners(web, request, environ
         assert ("Only owners can change who is a member." in html) is not can_manage
 
 
-def test_owner_adds_a_member_with_a_role(web, owner, environment, outsider):
-    response = web(owner).post(
+def test_owner_adds_a_member_with_a_role(web_client_for, owner, environment, outsider):
+    response = web_client_for(owner).post(
         f"/environments/{environment.pk}/members/", {"username": "oscar", "role": "read-only"}, follow=True
     )
     assert Membership.objects.get(environment=environment, user=outsider).role == Role.READ_ONLY
@@ -324,9 +330,9 @@ def test_owner_adds_a_member_with_a_role(web, owner, environment, outsider):
     ],
 )
 def test_adding_a_member_with_bad_input_shows_the_error_next_to_the_field(
-    web, owner, environment, outsider, data, field, message
+    web_client_for, owner, environment, outsider, data, field, message
 ):
-    response = web(owner).post(f"/environments/{environment.pk}/members/", data)
+    response = web_client_for(owner).post(f"/environments/{environment.pk}/members/", data)
     assert response.status_code == 200
     assert message in " ".join(response.context["form"].errors[field])
     assert Membership.objects.filter(environment=environment).count() == 3
@@ -335,8 +341,8 @@ def test_adding_a_member_with_bad_input_shows_the_error_next_to_the_field(
 @pytest.mark.parametrize(
     "who, status", [pytest.param("member", 403, id="member"), pytest.param("outsider", 404, id="outsider")]
 )
-def test_only_owners_add_change_or_remove_members(web, request, environment, reader, who, status):
-    client = web(request.getfixturevalue(who))
+def test_only_owners_add_change_or_remove_members(web_client_for, request, environment, reader, who, status):
+    client = web_client_for(request.getfixturevalue(who))
     membership = Membership.objects.get(environment=environment, user=reader)
     base = f"/environments/{environment.pk}/members/"
     assert client.post(base, {"username": "oscar", "role": "owner"}).status_code == status
@@ -346,9 +352,9 @@ def test_only_owners_add_change_or_remove_members(web, request, environment, rea
     assert membership.role == Role.READ_ONLY
 
 
-def test_owner_changes_a_members_role(web, owner, member, environment):
+def test_owner_changes_a_members_role(web_client_for, owner, member, environment):
     membership = Membership.objects.get(environment=environment, user=member)
-    response = web(owner).post(
+    response = web_client_for(owner).post(
         f"/environments/{environment.pk}/members/{membership.pk}/role/", {"role": "owner"}, follow=True
     )
     membership.refresh_from_db()
@@ -356,9 +362,9 @@ def test_owner_changes_a_members_role(web, owner, member, environment):
     assert page_messages(response) == ["marco is now Owner."]
 
 
-def test_the_last_owner_cannot_be_demoted(web, owner, environment):
+def test_the_last_owner_cannot_be_demoted(web_client_for, owner, environment):
     membership = Membership.objects.get(environment=environment, user=owner)
-    response = web(owner).post(
+    response = web_client_for(owner).post(
         f"/environments/{environment.pk}/members/{membership.pk}/role/", {"role": "member"}, follow=True
     )
     membership.refresh_from_db()
@@ -366,16 +372,18 @@ def test_the_last_owner_cannot_be_demoted(web, owner, environment):
     assert page_messages(response) == ["An environment must keep at least one owner."]
 
 
-def test_the_last_owner_cannot_be_removed(web, owner, environment):
+def test_the_last_owner_cannot_be_removed(web_client_for, owner, environment):
     membership = Membership.objects.get(environment=environment, user=owner)
-    response = web(owner).post(f"/environments/{environment.pk}/members/{membership.pk}/remove/", follow=True)
+    response = web_client_for(owner).post(
+        f"/environments/{environment.pk}/members/{membership.pk}/remove/", follow=True
+    )
     assert Membership.objects.filter(pk=membership.pk).exists()
     assert page_messages(response) == ["An environment must keep at least one owner."]
 
 
-def test_removing_a_member_asks_first(web, owner, member, environment):
+def test_removing_a_member_asks_first(web_client_for, owner, member, environment):
     membership = Membership.objects.get(environment=environment, user=member)
-    client = web(owner)
+    client = web_client_for(owner)
     url = f"/environments/{environment.pk}/members/{membership.pk}/remove/"
     assert "Remove marco from production?" in client.get(url).content.decode()
     assert Membership.objects.filter(pk=membership.pk).exists()
@@ -384,9 +392,9 @@ def test_removing_a_member_asks_first(web, owner, member, environment):
     assert page_messages(response) == ["marco removed from production."]
 
 
-def test_a_member_of_another_environment_is_not_found(web, owner, environment, other_environment, outsider):
+def test_a_member_of_another_environment_is_not_found(web_client_for, owner, environment, other_environment, outsider):
     foreign = Membership.objects.get(environment=other_environment, user=outsider)
-    response = web(owner).post(f"/environments/{environment.pk}/members/{foreign.pk}/remove/")
+    response = web_client_for(owner).post(f"/environments/{environment.pk}/members/{foreign.pk}/remove/")
     assert response.status_code == 404
     assert Membership.objects.filter(pk=foreign.pk).exists()
 
@@ -394,8 +402,8 @@ def test_a_member_of_another_environment_is_not_found(web, owner, environment, o
 # --- CSRF and error pages -------------------------------------------------------------------
 
 
-def test_posts_without_a_csrf_token_are_refused(web, owner, environment, member):
-    client = web(owner, enforce_csrf_checks=True)
+def test_posts_without_a_csrf_token_are_refused(web_client_for, owner, environment, member):
+    client = web_client_for(owner, enforce_csrf_checks=True)
     membership = Membership.objects.get(environment=environment, user=member)
     for url, data in [
         ("/environments/add/", {"name": "sneaky"}),
@@ -416,8 +424,8 @@ def test_posts_without_a_csrf_token_are_refused(web, owner, environment, member)
     assert Environment.objects.count() == 1
 
 
-def test_posts_with_the_csrf_token_are_accepted(web, owner, environment):
-    client = web(owner, enforce_csrf_checks=True)
+def test_posts_with_the_csrf_token_are_accepted(web_client_for, owner, environment):
+    client = web_client_for(owner, enforce_csrf_checks=True)
     token = csrf_token(client, f"/environments/{environment.pk}/edit/")
     response = client.post(f"/environments/{environment.pk}/edit/", {"name": "prod", "csrfmiddlewaretoken": token})
     assert response.status_code == 302
@@ -425,8 +433,8 @@ def test_posts_with_the_csrf_token_are_accepted(web, owner, environment):
     assert environment.name == "prod"
 
 
-def test_not_found_and_forbidden_pages_look_like_the_dashboard(web, member, environment):
-    client = web(member)
+def test_not_found_and_forbidden_pages_look_like_the_dashboard(web_client_for, member, environment):
+    client = web_client_for(member)
     missing = client.get("/environments/999999/api/")
     forbidden = client.get(f"/environments/{environment.pk}/edit/")
     assert (missing.status_code, forbidden.status_code) == (404, 403)
@@ -437,14 +445,14 @@ def test_not_found_and_forbidden_pages_look_like_the_dashboard(web, member, envi
         assert "marco" in html  # the user menu is there as on every page
 
 
-def test_unknown_api_urls_still_answer_json(web, owner):
-    response = web(owner).get("/api/v1/nothing-here/")
+def test_unknown_api_urls_still_answer_json(web_client_for, owner):
+    response = web_client_for(owner).get("/api/v1/nothing-here/")
     assert response.status_code == 404
     assert response.json() == {"code": "not_found", "detail": "Not found."}
 
 
 def test_server_error_page_renders_without_a_request_context(rf):
-    from config.api import handler500
+    from common.api.errors import handler500
 
     response = handler500(rf.get("/environments/"))
     assert response.status_code == 500

@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from apikeys.models import ApiKey
-from environments.exceptions import DomainError
+from common.errors import DomainError
 
 
 class KeyStateCommand(BaseCommand):

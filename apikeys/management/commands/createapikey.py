@@ -6,8 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from apikeys import services
 from apikeys.models import Permission
+from common.errors import DomainError
 from environments import selectors
-from environments.exceptions import DomainError
 
 
 class Command(BaseCommand):

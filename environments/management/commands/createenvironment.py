@@ -3,8 +3,8 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from common.errors import DomainError
 from environments import selectors, services
-from environments.exceptions import DomainError
 
 
 class Command(BaseCommand):

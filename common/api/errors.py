@@ -1,4 +1,4 @@
-"""API plumbing shared by every endpoint: error bodies, pagination, strict input, JSON error pages.
+"""JSON errors for the API: the exception handler of every endpoint, and the error pages under /api/.
 
 Every error under /api/ is JSON of the form ``{"code": "...", "detail": "..."}``; validation
 errors add ``errors`` (field -> messages). ``code`` is stable and meant for scripts.
@@ -15,11 +15,11 @@ from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect, Js
 from django.urls import Resolver404, resolve
 from django.views import csrf, defaults
 from django.views.decorators.csrf import csrf_exempt
-from rest_framework import exceptions, pagination, serializers, status
+from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from environments.exceptions import DomainError
+from common.errors import DomainError
 
 logger = logging.getLogger("envkeys.api")
 
@@ -37,47 +37,6 @@ DOMAIN_STATUS = {
 
 DATABASE_UNAVAILABLE = "The database is unavailable; try again shortly."
 DATABASE_RETRY_AFTER = "5"
-
-# Form plumbing the browsable API adds to submitted data; never a field of ours.
-_FORM_PLUMBING = {"csrfmiddlewaretoken", "_content", "_content_type", "_method"}
-
-
-class Pagination(pagination.PageNumberPagination):
-    """Page-number pagination with a client-chosen page size, capped."""
-
-    page_size_query_param = "page_size"
-    max_page_size = 500
-
-
-class StrictFieldsMixin:
-    """Refuse input fields that are read-only or unknown, naming each one, and text that is not a string.
-
-    ``immutable_fields`` maps field names to the message given when a client tries to set them.
-    """
-
-    immutable_fields: Mapping[str, str] = {}
-
-    def to_internal_value(self, data):
-        """Validate ``data`` after refusing any field the client may not set."""
-        if isinstance(data, Mapping):
-            writable = {name for name, field in self.fields.items() if not field.read_only}
-            errors = {}
-            for name in data:
-                if name in writable or name in _FORM_PLUMBING:
-                    continue
-                if name in self.immutable_fields or name in self.fields:
-                    message = self.immutable_fields.get(name, "This field cannot be changed.")
-                    errors[name] = [exceptions.ErrorDetail(message, code="read_only_field")]
-                else:
-                    errors[name] = [exceptions.ErrorDetail("Unknown field.", code="unknown_field")]
-            for name, field in self.fields.items():
-                # DRF turns 123 or true into "123" or "True"; a number where text belongs is a mistake.
-                value = data.get(name)
-                if isinstance(field, serializers.CharField) and value is not None and not isinstance(value, str):
-                    errors.setdefault(name, [exceptions.ErrorDetail("Not a valid string.", code="invalid")])
-            if errors:
-                raise serializers.ValidationError(errors)
-        return super().to_internal_value(data)
 
 
 class RequestTooLarge(exceptions.APIException):

@@ -3,7 +3,7 @@
 import pytest
 from django.core.checks import run_checks
 
-from config.throttling import address_ident, parse_rate
+from common.limits import address_ident, parse_rate
 
 
 @pytest.mark.parametrize(
