@@ -1,5 +1,6 @@
 """Costs pinned on the request path: queries per request, and the throttled last-used write."""
 
+import contextlib
 import datetime
 import threading
 
@@ -185,36 +186,46 @@ def test_the_last_used_write_on_sqlite_does_not_wait_for_the_write_lock(key_pair
     assert statements[-1] == f"PRAGMA busy_timeout = {configured}"
 
 
+@contextlib.contextmanager
+def _held_by_another_transaction(take_lock):
+    """Run ``take_lock()`` in a transaction of another thread's connection, and hold it for the block."""
+    locked, release = threading.Event(), threading.Event()
+
+    def hold():
+        try:
+            with transaction.atomic():
+                take_lock()
+                locked.set()
+                release.wait(30)
+        finally:
+            connection.close()  # this thread's own connection
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert locked.wait(30)
+        yield
+    finally:
+        release.set()
+        holder.join(30)
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL row locks")
 @pytest.mark.django_db(transaction=True)
 def test_the_last_used_write_on_postgresql_skips_a_locked_row_instead_of_waiting(key_pair, clock):
     key, _ = key_pair
-    locked, release = threading.Event(), threading.Event()
-
-    def hold_row_lock():
-        from django.db import connection as own_connection
-
-        try:
-            with transaction.atomic():
-                ApiKey.objects.select_for_update().filter(pk=key.pk).first()
-                locked.set()
-                release.wait(30)
-        finally:
-            own_connection.close()
-
-    holder = threading.Thread(target=hold_row_lock)
-    holder.start()
-    try:
-        assert locked.wait(30)
+    with _held_by_another_transaction(lambda: ApiKey.objects.select_for_update().filter(pk=key.pk).first()):
         threshold = clock.now - datetime.timedelta(seconds=60)
         # Skipped by SKIP LOCKED (returns False), not by a lock timeout (which would raise).
         assert usage._write_last_used(key_id=key.pk, now=clock.now, threshold=threshold) is False
-    finally:
-        release.set()
-        holder.join(30)
     assert last_used(key) is None
     usage.record_key_use(key=key)
     assert last_used(key) == clock.start
+
+
+def _lock_table_in_share_mode():
+    with connection.cursor() as cursor:
+        cursor.execute(f"LOCK TABLE {ApiKey._meta.db_table} IN SHARE MODE")
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL table locks")
@@ -222,28 +233,9 @@ def test_the_last_used_write_on_postgresql_skips_a_locked_row_instead_of_waiting
 def test_the_last_used_write_on_postgresql_gives_up_on_a_table_lock_held_by_a_migration(key_pair, clock):
     """A SHARE lock (what a plain CREATE INDEX takes) lets reads through but blocks every UPDATE."""
     key, _ = key_pair
-    locked, release = threading.Event(), threading.Event()
-
-    def hold_table_lock():
-        from django.db import connection as own_connection
-
-        try:
-            with transaction.atomic(), own_connection.cursor() as cursor:
-                cursor.execute(f"LOCK TABLE {ApiKey._meta.db_table} IN SHARE MODE")
-                locked.set()
-                release.wait(30)
-        finally:
-            own_connection.close()
-
-    holder = threading.Thread(target=hold_table_lock)
-    holder.start()
-    try:
-        assert locked.wait(30)
+    with _held_by_another_transaction(_lock_table_in_share_mode):
         usage.record_key_use(key=key)  # would wait for the release, and then write, without a lock timeout
         assert last_used(key) is None
-    finally:
-        release.set()
-        holder.join(30)
     usage.record_key_use(key=key)
     assert last_used(key) == clock.start
 
