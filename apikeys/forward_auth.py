@@ -1,0 +1,109 @@
+"""Forward authentication: whether a request that a reverse proxy holds may go on to the service behind it.
+
+nginx (``auth_request``), Caddy (``forward_auth``) and Traefik (``ForwardAuth``) ask envkeys
+before they pass a request to a service: they send the client's ``Authorization`` header and say
+where the request was going. This module reads that (``forwarded_request``), makes the decision
+(``authorize``, the one place the rule is written) and names the headers the proxy copies to the
+service (``identity_headers``). The key pair itself is checked on the usual path
+(``apikeys.authentication``), so limits, last-used writes and refusal summaries are the API's.
+"""
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+from apikeys.models import ApiKey
+from common.actor import api_key_of
+from common.errors import DomainError
+
+# The headers a proxy copies to the upstream when a request is allowed. A proxy must clear any
+# header of this prefix that the client sent (see docs/forward-auth.md).
+HEADER_PREFIX = "X-Envkeys-"
+ENVIRONMENT_ID = "X-Envkeys-Environment-Id"
+ENVIRONMENT = "X-Envkeys-Environment"
+ACCESS_KEY = "X-Envkeys-Access-Key"
+PERMISSION = "X-Envkeys-Permission"
+ACCESS_CONTROL = "X-Envkeys-Access-Control"
+IDENTITY_HEADERS = (ENVIRONMENT_ID, ENVIRONMENT, ACCESS_KEY, PERMISSION)
+
+# Methods that only read: a read-only key may send these and no other.
+READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+# The longest forwarded path kept in a refusal summary (the audit log is no place for long URLs).
+_PATH_KEPT = 200
+
+
+@dataclass(frozen=True)
+class Forwarded:
+    """Where the request that the proxy holds was going: its method, scheme, host and path."""
+
+    method: str
+    proto: str
+    host: str
+    uri: str
+
+    @property
+    def origin(self) -> str:
+        """Return ``proto://host`` of the protected service, as a browser's ``Origin`` header names it."""
+        return f"{self.proto}://{self.host}"
+
+    @property
+    def path(self) -> str:
+        """Return the path without its query string (which may hold tokens), cut to a readable length."""
+        return urlsplit(self.uri).path[:_PATH_KEPT]
+
+
+def forwarded_request(request) -> Forwarded:
+    """Return where the proxy says the request was going, falling back on this request's own values.
+
+    Caddy and Traefik send ``X-Forwarded-Method``, ``X-Forwarded-Uri``, ``X-Forwarded-Host`` and
+    ``X-Forwarded-Proto``; nginx's convention is ``X-Original-Method`` and ``X-Original-URI``.
+    """
+    meta = request.META
+    method = meta.get("HTTP_X_FORWARDED_METHOD") or meta.get("HTTP_X_ORIGINAL_METHOD") or request.method
+    uri = meta.get("HTTP_X_FORWARDED_URI") or meta.get("HTTP_X_ORIGINAL_URI") or request.get_full_path()
+    host = meta.get("HTTP_X_FORWARDED_HOST") or request.get_host()
+    proto = meta.get("HTTP_X_FORWARDED_PROTO") or request.scheme
+    return Forwarded(method=method.strip().upper(), proto=proto.strip().lower(), host=host.strip(), uri=uri.strip())
+
+
+@dataclass(frozen=True)
+class Grant:
+    """An allowed request: the key that allowed it, or None when access control is off."""
+
+    key: ApiKey | None
+
+
+def authorize(*, actor, environment_id: int | None, method: str) -> Grant:
+    """Return the grant for a ``method`` request to a service of environment ``environment_id``, or raise DomainError.
+
+    ``environment_id`` None stands for a service shared by several environments: any usable key
+    passes. With access control off everyone passes. Otherwise ``actor`` is the principal of a key
+    that has authenticated already (active, unexpired); it passes for a service of its own
+    environment, and a read-only key only with a method that reads. A request with no key at all
+    never gets here: access control answers it 401 first.
+    """
+    if not settings.ACCESS_CONTROL:
+        return Grant(key=None)
+    key = api_key_of(actor)
+    if key is None:
+        raise DomainError("Authentication credentials were not provided.", code="not_authenticated")
+    if environment_id is not None and key.environment_id != environment_id:
+        raise DomainError("This API key belongs to another environment.", code="wrong_environment")
+    if method not in READING_METHODS and not key.can_write:
+        raise DomainError(f"This API key is read-only: {method} requests are refused.", code="permission_denied")
+    return Grant(key=key)
+
+
+def identity_headers(grant: Grant) -> dict[str, str]:
+    """Return the headers that tell the upstream who was allowed: the key's environment, access key and permission."""
+    if grant.key is None:
+        return {ACCESS_CONTROL: "off"}
+    key = grant.key
+    return {
+        ENVIRONMENT_ID: str(key.environment_id),
+        ENVIRONMENT: key.environment.name,
+        ACCESS_KEY: key.access_key,
+        PERMISSION: key.permission,
+    }
