@@ -150,6 +150,8 @@ class AuthorizeView(APIView):
     content_negotiation_class = JSONOnly
 
     @extend_schema(
+        # The same key pair, checked the same way, as ApiKeyAuthentication (apikeys.schema describes it).
+        auth=[{"environmentApiKey": []}],
         request=None,
         responses={200: OpenApiResponse(description="Allowed: an empty body and the X-Envkeys-* identity headers.")},
     )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.template.loader import render_to_string
 
 from apikeys.models import ApiKey
 from common.actor import api_key_of
@@ -107,3 +108,36 @@ def identity_headers(grant: Grant) -> dict[str, str]:
         ACCESS_KEY: key.access_key,
         PERMISSION: key.permission,
     }
+
+
+# The placeholders of the proxy configurations: the protected service's name and address.
+EXAMPLE_SERVICE = {
+    "server_name": "app.example.com",
+    "listen": "80",
+    "site": "app.example.com",
+    "upstream": "127.0.0.1:8080",
+    "upstream_url": "http://127.0.0.1:8080",
+}
+# Templates under templates/apikeys/forward_auth/, by the name people know each proxy by.
+PROXY_TEMPLATES = {
+    "nginx": "apikeys/forward_auth/nginx.conf.txt",
+    "Caddy": "apikeys/forward_auth/Caddyfile.txt",
+    "Traefik": "apikeys/forward_auth/traefik.yml.txt",
+}
+
+
+def proxy_configurations(*, authorize_url: str, **service: str) -> dict[str, str]:
+    """Return the nginx, Caddy and Traefik configurations that protect a service with ``authorize_url``.
+
+    The one source of the configurations that docs/forward-auth.md shows, the dashboard fills in and
+    the tests run through the real proxies. ``service`` overrides ``EXAMPLE_SERVICE``.
+    """
+    parts = urlsplit(authorize_url)
+    context = {
+        **EXAMPLE_SERVICE,
+        **service,
+        "authorize_url": authorize_url,
+        "envkeys_origin": f"{parts.scheme}://{parts.netloc}",
+        "authorize_path": parts.path,
+    }
+    return {name: render_to_string(template, context).strip() + "\n" for name, template in PROXY_TEMPLATES.items()}
