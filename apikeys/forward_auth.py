@@ -98,15 +98,21 @@ def authorize(*, actor, environment_id: int | None, method: str) -> Grant:
 
 
 def identity_headers(grant: Grant) -> dict[str, str]:
-    """Return the headers that tell the upstream who was allowed: the key's environment, access key and permission."""
+    """Return the headers that tell the upstream who was allowed: the key's environment, access key and permission.
+
+    All five are always sent, empty when they do not apply (no key with access control off): a
+    proxy that copies a header absent from the answer may pass on something else in its place
+    (Caddy 2.6 passes its unreplaced placeholder); an empty one it leaves empty or drops.
+    """
     if grant.key is None:
-        return {ACCESS_CONTROL: "off"}
+        return {**dict.fromkeys(IDENTITY_HEADERS, ""), ACCESS_CONTROL: "off"}
     key = grant.key
     return {
         ENVIRONMENT_ID: str(key.environment_id),
         ENVIRONMENT: key.environment.name,
         ACCESS_KEY: key.access_key,
         PERMISSION: key.permission,
+        ACCESS_CONTROL: "on",
     }
 
 

@@ -90,7 +90,13 @@ def test_with_access_control_off_everyone_passes(settings, environment):
     grant = forward_auth.authorize(actor=None, environment_id=environment.pk, method="DELETE")
 
     assert grant.key is None
-    assert forward_auth.identity_headers(grant) == {"X-Envkeys-Access-Control": "off"}
+    assert forward_auth.identity_headers(grant) == {
+        "X-Envkeys-Environment-Id": "",
+        "X-Envkeys-Environment": "",
+        "X-Envkeys-Access-Key": "",
+        "X-Envkeys-Permission": "",
+        "X-Envkeys-Access-Control": "off",
+    }
 
 
 @pytest.mark.parametrize(
@@ -138,6 +144,7 @@ def test_a_valid_key_is_answered_200_with_an_empty_body_and_the_identity_headers
     assert response["X-Envkeys-Environment"] == "production"
     assert response["X-Envkeys-Access-Key"] == key.access_key
     assert response["X-Envkeys-Permission"] == "read-write"
+    assert response["X-Envkeys-Access-Control"] == "on"
 
 
 @pytest.mark.parametrize("method", ["get", "post", "put", "patch", "delete", "head", "options", "propfind"])
@@ -303,7 +310,7 @@ def test_with_access_control_off_everyone_is_allowed_and_told_so(api_client, set
 
     assert response.status_code == 200
     assert response["X-Envkeys-Access-Control"] == "off"
-    assert not any(name in response for name in IDENTITY)
+    assert all(response[name] == "" for name in IDENTITY)
 
 
 def test_a_steady_state_authorize_is_exactly_one_query(

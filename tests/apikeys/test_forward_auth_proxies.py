@@ -82,7 +82,7 @@ def test_a_service_behind_the_proxy_is_reached_only_as_envkeys_decides(
     status, _, body = call(proxy, pair=(key, secret), headers=forged)
     assert status == 200, explain(status)
     seen = json.loads(body)
-    assert "x-envkeys-access-control" not in seen["headers"], explain(seen)
+    assert seen["headers"]["x-envkeys-access-control"] == "on", explain(seen)
     assert seen["path"] == "/reports?page=2"
     assert {name: seen["headers"].get(name) for name in IDENTITY} == {
         "x-envkeys-environment-id": str(environment.pk),
@@ -138,3 +138,22 @@ def test_a_service_behind_the_proxy_is_reached_only_as_envkeys_decides(
     status, _, _ = call(proxy, pair=(key, secret))
     assert status >= 500, explain(status)
     assert upstream.hits == hits
+
+
+@pytest.mark.parametrize("proxy_name", ["nginx", "caddy"])
+def test_with_access_control_off_a_client_still_cannot_claim_an_identity(
+    proxy_name, app_servers, upstream, proxies, tmp_path, environment
+):
+    (envkeys,) = app_servers(count=1, ACCESS_CONTROL="false")
+    authorize_url = f"{envkeys.url}/api/v1/environments/{environment.pk}/authorize/"
+    proxy = START[proxy_name](authorize_url=authorize_url, upstream=f"127.0.0.1:{upstream.port}", workdir=tmp_path)
+    proxies.append(proxy)
+    forged = {name: "forged" for name in (*IDENTITY, "x-envkeys-access-control")}
+
+    status, _, body = call(proxy, "POST", headers=forged)
+
+    assert status == 200, f"{proxy.log_tail()}\n{envkeys.log_tail()}"
+    seen = json.loads(body)["headers"]
+    assert seen.get("x-envkeys-access-control") == "off"
+    # Not passed on, or passed on empty: never the client's value.
+    assert {name: seen.get(name) or "" for name in IDENTITY} == dict.fromkeys(IDENTITY, ""), seen
