@@ -20,6 +20,7 @@ from apikeys.serializers import (
     ApiKeyUpdateSerializer,
 )
 from common.access import PassesAccessControl
+from common.actor import client_address
 from environments.api import EnvironmentScopedMixin
 from environments.permissions import CanManageKeys
 
@@ -160,7 +161,8 @@ class AuthorizeView(APIView):
         grant = forward_auth.authorize(
             actor=request.user,
             environment_id=int(environment_pk) if environment_pk is not None else None,
-            method=forward_auth.forwarded_request(request).method,
+            target=forward_auth.forwarded_request(request),
+            address=client_address(request),
         )
         return HttpResponse(status=status.HTTP_200_OK, headers=forward_auth.identity_headers(grant))
 

@@ -3,11 +3,13 @@
 nginx (``auth_request``), Caddy (``forward_auth``) and Traefik (``ForwardAuth``) ask envkeys
 before they pass a request to a service: they send the client's ``Authorization`` header and say
 where the request was going. This module reads that (``forwarded_request``), makes the decision
-(``authorize``, the one place the rule is written) and names the headers the proxy copies to the
-service (``identity_headers``). The key pair itself is checked on the usual path
-(``apikeys.authentication``), so limits, last-used writes and refusal summaries are the API's.
+(``decide``, the one place the rule is written; ``authorize`` also summarises its refusals) and
+names the headers the proxy copies to the service (``identity_headers``). The key pair itself is
+checked on the usual path (``apikeys.authentication``), so limits, last-used writes and refusal
+summaries are the API's.
 """
 
+import functools
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -16,7 +18,9 @@ from django.template.loader import render_to_string
 
 from apikeys.models import ApiKey
 from common.actor import api_key_of
+from common.audit.refusals import count_refusal
 from common.errors import DomainError
+from environments.models import Environment
 
 # The headers a proxy copies to the upstream when a request is allowed. A proxy must clear any
 # header of this prefix that the client sent (see docs/forward-auth.md).
@@ -76,7 +80,38 @@ class Grant:
     key: ApiKey | None
 
 
-def authorize(*, actor, environment_id: int | None, method: str) -> Grant:
+def authorize(*, actor, environment_id: int | None, target: Forwarded, address: str) -> Grant:
+    """Return the grant for the ``target`` request to a service of ``environment_id``, or raise DomainError.
+
+    ``decide`` makes the decision. A usable key that it refuses (another environment's, or a
+    read-only key with a changing method) is summarised in the audit log like a refused
+    authentication: in the environment the request was for, with the forwarded host and path, so
+    that its owners see a key of another environment knocking. It is no guess at a secret, so it
+    does not count towards the brute-force limits.
+    """
+    try:
+        return decide(actor=actor, environment_id=environment_id, method=target.method)
+    except DomainError as exc:
+        key = api_key_of(actor)
+        if key is not None:
+            count_refusal(
+                access_key=key.access_key,
+                address=address,
+                reason=exc.code,
+                find_environment=functools.partial(_environment_asked_for, key, environment_id),
+                forwarded={"host": target.host, "path": target.path},
+            )
+        raise
+
+
+def _environment_asked_for(key: ApiKey, environment_id: int | None) -> Environment | None:
+    """Return the environment a refused request was for: the one in the URL, else the key's own."""
+    if environment_id is None or environment_id == key.environment_id:
+        return key.environment
+    return Environment.objects.filter(pk=environment_id).first()
+
+
+def decide(*, actor, environment_id: int | None, method: str) -> Grant:
     """Return the grant for a ``method`` request to a service of environment ``environment_id``, or raise DomainError.
 
     ``environment_id`` None stands for a service shared by several environments: any usable key

@@ -39,7 +39,7 @@ def ask(api_client, url, key_pair=None, *, method="get", **headers):
 def test_a_read_write_key_may_send_any_method_to_its_environment(key_pair, method):
     key, _ = key_pair
 
-    grant = forward_auth.authorize(actor=ApiKeyUser(key), environment_id=key.environment_id, method=method)
+    grant = forward_auth.decide(actor=ApiKeyUser(key), environment_id=key.environment_id, method=method)
 
     assert grant.key == key
 
@@ -61,10 +61,10 @@ def test_a_read_only_key_may_only_read(environment, make_key, method, allowed):
     key, _ = make_key(environment, permission=Permission.READ_ONLY)
 
     if allowed:
-        assert forward_auth.authorize(actor=ApiKeyUser(key), environment_id=environment.pk, method=method).key == key
+        assert forward_auth.decide(actor=ApiKeyUser(key), environment_id=environment.pk, method=method).key == key
     else:
         with pytest.raises(DomainError) as refused:
-            forward_auth.authorize(actor=ApiKeyUser(key), environment_id=environment.pk, method=method)
+            forward_auth.decide(actor=ApiKeyUser(key), environment_id=environment.pk, method=method)
         assert refused.value.code == "permission_denied"
 
 
@@ -72,7 +72,7 @@ def test_a_key_of_another_environment_is_refused_with_wrong_environment(key_pair
     key, _ = key_pair
 
     with pytest.raises(DomainError) as refused:
-        forward_auth.authorize(actor=ApiKeyUser(key), environment_id=other_environment.pk, method="GET")
+        forward_auth.decide(actor=ApiKeyUser(key), environment_id=other_environment.pk, method="GET")
 
     assert refused.value.code == "wrong_environment"
 
@@ -81,13 +81,13 @@ def test_without_an_environment_any_usable_key_passes(key_pair, other_environmen
     other_key, _ = make_key(other_environment)
 
     for key in (key_pair[0], other_key):
-        assert forward_auth.authorize(actor=ApiKeyUser(key), environment_id=None, method="GET").key == key
+        assert forward_auth.decide(actor=ApiKeyUser(key), environment_id=None, method="GET").key == key
 
 
 def test_with_access_control_off_everyone_passes(settings, environment):
     settings.ACCESS_CONTROL = False
 
-    grant = forward_auth.authorize(actor=None, environment_id=environment.pk, method="DELETE")
+    grant = forward_auth.decide(actor=None, environment_id=environment.pk, method="DELETE")
 
     assert grant.key is None
     assert forward_auth.identity_headers(grant) == {
@@ -215,6 +215,26 @@ def test_another_environments_key_is_403_wrong_environment(api_client, key_pair,
 
     assert (response.status_code, response.json()["code"]) == (403, "wrong_environment")
     assert not any(name in response for name in IDENTITY)
+
+
+def test_a_usable_key_refused_is_summarised_in_the_environment_it_knocked_on(
+    api_client, key_pair, environment, other_environment, make_key
+):
+    key, _ = key_pair
+    reader = make_key(environment, permission=Permission.READ_ONLY)
+    forwarded = {"HTTP_X_FORWARDED_HOST": "staging.example.com", "HTTP_X_FORWARDED_URI": "/admin?x=1"}
+
+    ask(api_client, authorize_url(other_environment), key_pair, **forwarded)
+    ask(api_client, authorize_url(environment), reader, HTTP_X_FORWARDED_METHOD="DELETE", **forwarded)
+
+    wrong, read_only = (
+        AuditEvent.objects.filter(action=AuditAction.AUTH_REFUSED)
+        .order_by("id")
+        .values_list("environment", "target", "reason", "changes")
+    )
+    where = {"forwarded": {"host": "staging.example.com", "path": "/admin"}}
+    assert wrong == (other_environment.pk, key.access_key, "wrong_environment", where)
+    assert read_only == (environment.pk, reader[0].access_key, "permission_denied", where)
 
 
 @pytest.mark.parametrize(
