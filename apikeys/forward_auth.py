@@ -63,14 +63,23 @@ def forwarded_request(request) -> Forwarded:
     """Return where the proxy says the request was going, falling back on this request's own values.
 
     Caddy and Traefik send ``X-Forwarded-Method``, ``X-Forwarded-Uri``, ``X-Forwarded-Host`` and
-    ``X-Forwarded-Proto``; nginx's convention is ``X-Original-Method`` and ``X-Original-URI``.
+    ``X-Forwarded-Proto``; nginx's convention is ``X-Original-Method`` and ``X-Original-URI``. A
+    proxy sets the headers of its own convention, but may pass on a client's header of the other
+    one: where the two methods differ, the one that changes something is the method, so that a
+    client's forged ``GET`` never lets a read-only key write.
     """
     meta = request.META
-    method = meta.get("HTTP_X_FORWARDED_METHOD") or meta.get("HTTP_X_ORIGINAL_METHOD") or request.method
+    methods = [
+        value.strip().upper()
+        for value in (meta.get("HTTP_X_FORWARDED_METHOD"), meta.get("HTTP_X_ORIGINAL_METHOD"))
+        if value and value.strip()
+    ]
+    changing = [method for method in methods if method not in READING_METHODS]
+    method = (changing or methods or [request.method])[0]
     uri = meta.get("HTTP_X_FORWARDED_URI") or meta.get("HTTP_X_ORIGINAL_URI") or request.get_full_path()
     host = meta.get("HTTP_X_FORWARDED_HOST") or request.get_host()
     proto = meta.get("HTTP_X_FORWARDED_PROTO") or request.scheme
-    return Forwarded(method=method.strip().upper(), proto=proto.strip().lower(), host=host.strip(), uri=uri.strip())
+    return Forwarded(method=method, proto=proto.strip().lower(), host=host.strip(), uri=uri.strip())
 
 
 @dataclass(frozen=True)

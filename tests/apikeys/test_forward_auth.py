@@ -122,6 +122,16 @@ def test_with_access_control_off_everyone_passes(settings, environment):
             id="nginx",
         ),
         pytest.param({}, ("GET", "http://testserver", "/api/v1/authorize/"), id="nothing-forwarded"),
+        pytest.param(
+            {"HTTP_X_FORWARDED_METHOD": "GET", "HTTP_X_ORIGINAL_METHOD": "POST"},
+            ("POST", "http://testserver", "/api/v1/authorize/"),
+            id="forged-get-beside-nginx-post",
+        ),
+        pytest.param(
+            {"HTTP_X_FORWARDED_METHOD": "PUT", "HTTP_X_ORIGINAL_METHOD": "get"},
+            ("PUT", "http://testserver", "/api/v1/authorize/"),
+            id="forged-get-beside-caddy-put",
+        ),
     ],
 )
 def test_the_forwarded_request_is_read_from_either_convention(rf, meta, expected):

@@ -111,6 +111,9 @@ def test_a_service_behind_the_proxy_is_reached_only_as_envkeys_decides(
     hits = upstream.hits
     assert call(proxy, "POST", pair=reader)[0] == 403
     assert call(proxy, "DELETE", pair=reader)[0] == 403
+    # Not even with a forged method header of either convention.
+    forged_get = {"X-Forwarded-Method": "GET", "X-Original-Method": "GET"}
+    assert call(proxy, "POST", pair=reader, headers=forged_get)[0] == 403
     assert upstream.hits == hits
     status, _, body = call(proxy, pair=reader)
     assert status == 200
