@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
-# e.g. make bench BENCH_ARGS="--port 8200 --rounds 4" (ports 8765-8768 by default, or $$BENCH_PORT)
+# e.g. make bench BENCH_ARGS="--port 8200 --rounds 4" (ports 8765-8771 by default, or $$BENCH_PORT)
 BENCH_ARGS ?=
 
 .PHONY: run test bench install

@@ -1,13 +1,17 @@
 """REST API for an environment's API keys: thin viewset over services and selectors."""
 
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.views.decorators.debug import sensitive_variables
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from apikeys import selectors, services
+from apikeys import forward_auth, selectors, services
+from apikeys.authentication import ForwardedApiKeyAuthentication
 from apikeys.serializers import (
     ApiKeyCreatedSerializer,
     ApiKeyCreateSerializer,
@@ -16,6 +20,7 @@ from apikeys.serializers import (
     ApiKeyUpdateSerializer,
 )
 from common.access import PassesAccessControl
+from common.actor import client_address
 from environments.api import EnvironmentScopedMixin
 from environments.permissions import CanManageKeys
 
@@ -113,3 +118,54 @@ class ApiKeyViewSet(EnvironmentScopedMixin, viewsets.GenericViewSet):
     def activate(self, request, *args, **kwargs):
         """Activate an inactive key again."""
         return self._respond(services.activate_api_key(key=self.get_object(), actor=self.actor))
+
+
+class JSONOnly(BaseContentNegotiation):
+    """Answer JSON whatever the Accept header asks for: it is the protected service's client's, not ours."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class AuthorizeView(APIView):
+    """Forward authentication for reverse proxies: may the request the proxy holds go on to its service?
+
+    nginx ``auth_request``, Caddy ``forward_auth`` and Traefik ``ForwardAuth`` send the client's
+    ``Authorization`` header here with where the request was going (``X-Forwarded-Method``,
+    ``X-Forwarded-Uri``, ``X-Forwarded-Host``, ``X-Forwarded-Proto``, or nginx's
+    ``X-Original-Method`` and ``X-Original-URI``). Allowed: 200, an empty body, and the
+    ``X-Envkeys-*`` identity headers for the proxy to copy to the service. Refused: the API's JSON
+    errors (401 with the Basic challenge, 403 ``wrong_environment`` or ``permission_denied``, 429
+    with Retry-After). Every method is accepted, as nginx's subrequest keeps the client's; the body
+    is never read. Under ``/environments/{id}/`` only keys of that environment pass; without an
+    environment in the URL any usable key passes. See docs/forward-auth.md.
+    """
+
+    authentication_classes = [ForwardedApiKeyAuthentication]
+    permission_classes = [PassesAccessControl]
+    # The client's Accept header arrives too (a browser asking for an image): errors are JSON whatever it says.
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = JSONOnly
+
+    @extend_schema(
+        # The same key pair, checked the same way, as ApiKeyAuthentication (apikeys.schema describes it).
+        auth=[{"environmentApiKey": []}],
+        request=None,
+        responses={200: OpenApiResponse(description="Allowed: an empty body and the X-Envkeys-* identity headers.")},
+    )
+    def get(self, request, environment_pk: str | None = None, format=None):
+        """Answer whether the forwarded request may go on: 200 with identity headers, or a JSON error."""
+        grant = forward_auth.authorize(
+            actor=request.user,
+            environment_id=int(environment_pk) if environment_pk is not None else None,
+            target=forward_auth.forwarded_request(request),
+            address=client_address(request),
+        )
+        return HttpResponse(status=status.HTTP_200_OK, headers=forward_auth.identity_headers(grant))
+
+    # Every method asks the same question: nginx's subrequest keeps the client's method, and a
+    # method Django does not name (WebDAV's PROPFIND) reaches http_method_not_allowed.
+    post = put = patch = delete = head = options = http_method_not_allowed = get

@@ -9,7 +9,7 @@ from django.views.decorators.debug import sensitive_variables
 from rest_framework import authentication, exceptions
 from rest_framework.permissions import SAFE_METHODS
 
-from apikeys import limits, selectors, usage
+from apikeys import forward_auth, limits, selectors, usage
 from apikeys.crypto import is_well_formed_access_key
 from apikeys.models import ApiKey
 from common.actor import client_address
@@ -97,6 +97,7 @@ class ApiKeyAuthentication(authentication.BasicAuthentication):
                 address=address,
                 reason=exc.code,
                 find_environment=functools.partial(_environment_of, exc.key, userid if well_formed else ""),
+                forwarded=self.forwarded_to(request),
             )
             raise exceptions.AuthenticationFailed(exc.message, code=exc.code) from None
         self.enforce_same_origin(request)
@@ -110,11 +111,11 @@ class ApiKeyAuthentication(authentication.BasicAuthentication):
         sessions (DRF's SessionAuthentication enforces CSRF in the same place). Browsers say where
         a request comes from (``Sec-Fetch-Site``, ``Origin``); curl and scripts send neither.
         """
-        if request.method in SAFE_METHODS:
+        method, own_origin = self.method_and_origin(request)
+        if method in SAFE_METHODS:
             return
         fetch_site = request.META.get("HTTP_SEC_FETCH_SITE", "")
         origin = request.META.get("HTTP_ORIGIN")
-        own_origin = f"{request.scheme}://{request.get_host()}"
         if fetch_site in ("cross-site", "same-site") or (
             origin is not None and origin != own_origin and origin not in settings.CSRF_TRUSTED_ORIGINS
         ):
@@ -122,9 +123,38 @@ class ApiKeyAuthentication(authentication.BasicAuthentication):
                 "Changes sent with key credentials from another site's page are refused.", code="cross_site_request"
             )
 
+    def method_and_origin(self, request) -> tuple[str, str]:
+        """Return the method of the request the key is sent with, and the origin it is sent to: this server's."""
+        return request.method, f"{request.scheme}://{request.get_host()}"
+
+    def forwarded_to(self, request) -> dict | None:
+        """Return where a refused request was going, for its refusal summary: nowhere else but here (None)."""
+        return None
+
     def authenticate_header(self, request):
         """Return the challenge that makes a browser or client ask for the key pair."""
         return f'{super().authenticate_header(request)}, charset="UTF-8"'
+
+
+class ForwardedApiKeyAuthentication(ApiKeyAuthentication):
+    """The key pair of a request that a reverse proxy holds, sent to envkeys' authorize endpoint.
+
+    The same check as ``ApiKeyAuthentication`` (the same ``Authorization: Basic ...`` header, limits,
+    last-used write and refusal summaries), except that the request in question is the one the
+    proxy describes (``apikeys.forward_auth.forwarded_request``): a change sent to the protected
+    service by another site's page is refused, and a refusal's summary names the forwarded host and
+    path.
+    """
+
+    def method_and_origin(self, request) -> tuple[str, str]:
+        """Return the forwarded method and the protected service's origin."""
+        target = forward_auth.forwarded_request(request)
+        return target.method, target.origin
+
+    def forwarded_to(self, request) -> dict | None:
+        """Return the forwarded host and path (without the query string)."""
+        target = forward_auth.forwarded_request(request)
+        return {"host": target.host, "path": target.path}
 
 
 @sensitive_variables("credentials", "decoded", "secret")

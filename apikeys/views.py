@@ -10,11 +10,12 @@ from django.urls import reverse
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from apikeys import selectors, services
+from apikeys import forward_auth, selectors, services
 from apikeys.forms import ApiKeyCreateForm, ApiKeyEditForm
 from apikeys.models import Action, State
 from apikeys.serializers import key_actions, key_url
 from common.actor import Actor
+from common.api.links import links_for
 from common.dashboard import dashboard_view, form_error, next_or
 from common.errors import DomainError
 from environments import selectors as environment_selectors
@@ -97,8 +98,18 @@ def key_list(request, environment_id: int):
             "state_filters": STATE_FILTERS,
             "tab": "api",
             **_endpoint(request, environment),
+            **_protect_service(request, environment),
         },
     )
+
+
+def _protect_service(request, environment) -> dict:
+    """Return the environment's authorize URL and the proxy configurations filled in with it."""
+    authorize_url = links_for(request).item("api:environment-list", environment.pk, "authorize")
+    return {
+        "authorize_url": authorize_url,
+        "proxy_configurations": forward_auth.proxy_configurations(authorize_url=authorize_url),
+    }
 
 
 @require_http_methods(["GET", "POST"])

@@ -4,6 +4,8 @@
    ``Model.from_db``, and ``apikeys.selectors.key_for_authentication``.
 2. A key's absolute link: DRF's ``reverse`` per link, and ``common.api.links`` (the collection
    reversed once per response, the id appended).
+3. A whole key-authenticated request, in process (Django's test client, no network): the
+   environment endpoint and the forward-authentication endpoint, whose cost should be no higher.
 
 Usage: ``.venv/bin/python bench/micro.py [--calls 5000] [--database-url sqlite:///...]``. With no
 database URL it migrates a throw-away SQLite file. It prints microseconds per call, the median of
@@ -11,6 +13,7 @@ five runs.
 """
 
 import argparse
+import base64
 import os
 import statistics
 import sys
@@ -49,7 +52,7 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     environment = environment_services.create_environment(name=f"lookup-bench-{os.getpid()}")
-    key, _ = services.create_api_key(environment=environment, name="bench")
+    key, secret = services.create_api_key(environment=environment, name="bench")
     access_key = key.access_key
 
     key_table, environment_table = ApiKey._meta.db_table, Environment._meta.db_table
@@ -99,15 +102,33 @@ def main() -> None:
     for name, link in (("DRF reverse, per link", drf_link), ("envkeys links, per link", envkeys_link)):
         _report(name, link, options.calls)
 
+    from django.conf import settings
+    from django.test import Client
 
-def _report(name: str, call, calls: int) -> None:
+    settings.ALLOWED_HOSTS = ["testserver"]
+    client = Client(HTTP_AUTHORIZATION="Basic " + base64.b64encode(f"{access_key}:{secret}".encode()).decode())
+    detail, authorize = f"/api/v1/environments/{environment.pk}/", f"/api/v1/environments/{environment.pk}/authorize/"
+    assert client.get(detail).status_code == 200 and client.get(authorize).status_code == 200
+    requests = max(1, options.calls // 10)
+    print("A whole request with a valid key (in process, no network):")
+    timings = {}
+    for name, url in (("GET environment endpoint", detail), ("GET authorize endpoint", authorize)):
+        timings[name] = _report(name, lambda url=url: client.get(url), requests)
+    ratio = timings["GET authorize endpoint"] / timings["GET environment endpoint"]
+    verdict = "PASS" if ratio <= 1 else "FAIL"
+    print(f"  authorize / environment endpoint = {ratio:.2f} (target: no higher than 1: {verdict})")
+
+
+def _report(name: str, call, calls: int) -> float:
     runs = []
     for _ in range(5):
         started = time.perf_counter()
         for _ in range(calls):
             call()
         runs.append((time.perf_counter() - started) / calls * 1e6)
-    print(f"  {name:30s} {statistics.median(runs):7.1f} us per call (median of 5 x {calls:,} calls)")
+    median = statistics.median(runs)
+    print(f"  {name:30s} {median:7.1f} us per call (median of 5 x {calls:,} calls)")
+    return median
 
 
 if __name__ == "__main__":

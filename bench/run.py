@@ -9,7 +9,10 @@ One command (``make bench``) does everything on loopback with a throw-away SQLit
    the cases round after round so that noise from other work on the machine hits them all alike;
 4. prints req/s, p50/p99 latency and the ratio to the access-control-off case, with the targets;
 5. measures a single worker's RSS after 1,000 and after 100,000 requests made with 10,000
-   different keys.
+   different keys;
+6. forward authentication: the authorize endpoint next to the environment endpoint (worker CPU
+   per request), and a static upstream through nginx with and without ``auth_request`` to it,
+   with the shipped nginx configuration (``--forward-auth-only`` runs just this part).
 
 Every load is bounded in time (and the memory phase also in requests) and targets 127.0.0.1.
 """
@@ -406,7 +409,7 @@ def main() -> int:
         "--port",
         type=int,
         default=int(os.environ.get("BENCH_PORT", "8765")),
-        help="First of four consecutive ports on 127.0.0.1 (default 8765, or $BENCH_PORT).",
+        help="First of seven consecutive ports on 127.0.0.1 (default 8765, or $BENCH_PORT).",
     )
     parser.add_argument("--rounds", type=int, default=8, help="Rounds of every case (interleaved).")
     parser.add_argument("--duration", type=float, default=2, help="Seconds per case per round.")
@@ -421,6 +424,14 @@ def main() -> int:
     )
     parser.add_argument("--memory-requests", type=int, default=100_000, help="0 skips the memory phase.")
     parser.add_argument("--memory-keys", type=int, default=10_000)
+    parser.add_argument(
+        "--forward-auth-rounds", type=int, default=6, help="Rounds of the forward-authentication cases (0 skips them)."
+    )
+    parser.add_argument(
+        "--forward-auth-only",
+        action="store_true",
+        help="Only the forward-authentication cases: the 10-key database and one server, nothing else.",
+    )
     parser.add_argument("--keep", action="store_true", help="Keep the temporary directory.")
     parser.add_argument("--json", help="Also write the raw results to this file.")
     options = parser.parse_args()
@@ -437,6 +448,19 @@ def main() -> int:
         migrate(small_db, workdir)
         shutil.copyfile(small_db, big_db)
         small = seed(database=small_db, workdir=workdir, environments=1, keys_per_environment=10, export=10)
+        if options.forward_auth_only:
+            on = Server(
+                name="on", port=options.port + 1, database=small_db, workdir=workdir, access_control=True, workers=2
+            )
+            servers.append(on.start())
+            log(f"Machine: {machine()}")
+            keys = small["keys"][: min(options.rotate_keys, len(small["keys"]))]
+            forward_auth = forward_auth_phase(options, workdir, on, keys)
+            print()
+            print(f"Machine after: {machine()}")
+            print("\n".join(forward_auth))
+            print(f"Total time: {time.monotonic() - started:.0f} s")
+            return 0
         memory_export = max(1, -(-options.memory_keys // 1000))
         big_keys = seed(
             database=big_db, workdir=workdir, environments=1000, keys_per_environment=100, export=memory_export
@@ -553,6 +577,9 @@ def main() -> int:
                     f"{result.rps:8.1f} req/s  p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms  "
                     f"CPU {result.cpu_ms:5.2f} ms/req" + (f"  errors {result.errors}" if result.errors else "")
                 )
+        forward_auth = []
+        if options.forward_auth_rounds > 0:
+            forward_auth = forward_auth_phase(options, workdir, on, small_keys[:in_turn])
         machine_after = machine()
         for server in servers:
             server.stop()
@@ -627,6 +654,9 @@ def main() -> int:
         print("\n".join(lines))
         print()
         print("\n".join(verdicts))
+        if forward_auth:
+            print()
+            print("\n".join(forward_auth))
         if memory:
             first, last, requests, keys = memory
             print(
@@ -654,6 +684,189 @@ def main() -> int:
             log(f"Kept {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+# --- Forward authentication -------------------------------------------------------------------
+
+NGINX_TEMP_DIRS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+
+
+def nginx_bench_config(*, workdir: Path, authorize_url: str, static: int, plain: int, protected: int) -> str:
+    """Return an nginx.conf with three servers: a static upstream, a plain proxy to it, and the shipped protected one.
+
+    The protected server is the configuration envkeys ships (``apikeys.forward_auth``), rendered by
+    a separate Python process so that this script needs no Django setup of its own.
+    """
+    code = (
+        "import sys, django; django.setup(); from apikeys.forward_auth import proxy_configurations; "
+        "print(proxy_configurations(authorize_url=sys.argv[1], listen=sys.argv[2], server_name='_', "
+        "upstream_url=sys.argv[3])['nginx'])"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "SECRET_KEY": "bench-render-only"}
+    server = subprocess.run(
+        [sys.executable, "-c", code, authorize_url, f"{HOST}:{protected}", f"http://{HOST}:{static}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for name in NGINX_TEMP_DIRS:
+        (workdir / name).mkdir(parents=True, exist_ok=True)
+    temp = "\n".join(f"    {name}_temp_path {workdir / name};" for name in NGINX_TEMP_DIRS)
+    return f"""
+worker_processes 1;
+daemon off;
+pid {workdir}/nginx.pid;
+error_log {workdir}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+{temp}
+    # The static upstream: what the protected service costs at the least.
+    server {{
+        listen {HOST}:{static};
+        location / {{ default_type text/plain; return 200 "static\\n"; }}
+    }}
+    # The same upstream through nginx without auth_request.
+    server {{
+        listen {HOST}:{plain};
+        location / {{ proxy_pass http://{HOST}:{static}; }}
+    }}
+{server}
+}}
+"""
+
+
+def forward_auth_phase(options, workdir: Path, server: "Server", keys: list[dict]) -> list[str]:
+    """Measure the authorize endpoint next to the environment endpoint, and a static upstream through nginx.
+
+    Four cases, interleaved round after round: the environment endpoint and the authorize endpoint
+    of gunicorn directly (worker CPU per request), and the static upstream through nginx without
+    and with ``auth_request`` to that authorize endpoint (req/s). Returns the lines to print.
+    """
+    nginx = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/bin")
+    if nginx is None:
+        return ["Forward authentication: nginx is not installed, the nginx cases were skipped."]
+    static, plain, protected = options.port + 4, options.port + 5, options.port + 6
+    for port in (static, plain, protected):
+        if _port_in_use(port):
+            raise SystemExit(f"Port {port} is already in use; pick another first port with --port.")
+    env_id = keys[0]["environment_id"]
+    authorize_path = f"/api/v1/environments/{env_id}/authorize/"
+    nginx_dir = workdir / "nginx"
+    nginx_dir.mkdir(exist_ok=True)
+    config = nginx_dir / "nginx.conf"
+    config.write_text(
+        nginx_bench_config(
+            workdir=nginx_dir,
+            authorize_url=f"http://{HOST}:{server.port}{authorize_path}",
+            static=static,
+            plain=plain,
+            protected=protected,
+        )
+    )
+    with open(nginx_dir / "nginx.out", "ab") as output:
+        process = subprocess.Popen(
+            [nginx, "-p", str(nginx_dir), "-c", str(config), "-e", str(nginx_dir / "error.log")],
+            stdout=output,
+            stderr=output,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 20
+        while not _port_in_use(protected):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"nginx did not start; see {nginx_dir}")
+            time.sleep(0.1)
+        headers = [basic(key["access_key"], key["secret_key"]) for key in keys]
+        cases = {
+            "environment endpoint": (server.port, [(f"/api/v1/environments/{env_id}/", h) for h in headers], 200),
+            "authorize endpoint": (server.port, [(authorize_path, h) for h in headers], 200),
+            "static via nginx": (plain, [("/", h) for h in headers], 200),
+            "static via nginx + auth_request": (protected, [("/", h) for h in headers], 200),
+        }
+        refused = urllib.request.Request(f"http://{HOST}:{protected}/")
+        try:
+            urllib.request.urlopen(refused, timeout=10)
+            raise SystemExit("The protected nginx server let a request without a key through.")
+        except urllib.error.HTTPError as error:
+            if error.code != 401:
+                raise SystemExit(f"The protected nginx server answered {error.code} without a key, not 401.") from None
+        files = {}
+        for name, (port, lines, expected) in cases.items():
+            request = urllib.request.Request(
+                f"http://{HOST}:{port}{lines[0][0]}", headers={"Authorization": lines[0][1]}
+            )
+            with urllib.request.urlopen(request, timeout=10) as response:
+                if response.status != expected:
+                    raise SystemExit(f"{name}: expected HTTP {expected}, got {response.status}")
+            files[name] = write_requests_file(workdir / f"requests-fa-{len(files)}.txt", lines)
+        results: dict[str, list[Load]] = {name: [] for name in cases}
+        order = list(cases)
+        for round_number in range(options.forward_auth_rounds):
+            for name in order if round_number % 2 == 0 else order[::-1]:
+                port, lines, _ = cases[name]
+                cpu_before = server.cpu_seconds()
+                result = run_load(
+                    port=port,
+                    requests_file=files[name],
+                    lines=lines,
+                    duration=options.duration,
+                    connections=options.connections,
+                    threads=options.threads,
+                )
+                result.cpu_seconds = server.cpu_seconds() - cpu_before
+                results[name].append(result)
+                log(
+                    f"forward auth round {round_number + 1}/{options.forward_auth_rounds} {name:32} "
+                    f"{result.rps:8.1f} req/s  p50 {result.p50_ms:6.2f} ms  envkeys CPU {result.cpu_ms:5.2f} ms/req"
+                    + (f"  errors {result.errors}" if result.errors else "")
+                    + (f"  non-2xx {result.non_2xx}" if result.non_2xx else "")
+                )
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+    lines = [
+        f"Forward authentication: {options.forward_auth_rounds} interleaved rounds x {len(cases)} cases x "
+        f"{options.duration:g} s, {len(keys)} valid keys in turn; nginx 1 worker, gunicorn {server.workers} sync "
+        "workers. envkeys CPU: its workers' CPU per request (for the nginx cases, per request through nginx).",
+        "",
+        "| case | req/s | p50 ms | p99 ms | envkeys CPU ms/req |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, runs in results.items():
+        lines.append(
+            f"| {name} | {statistics.median(r.rps for r in runs):.0f} | "
+            f"{statistics.median(r.p50_ms for r in runs):.1f} | {statistics.median(r.p99_ms for r in runs):.1f} | "
+            f"{statistics.median(r.cpu_ms for r in runs):.2f} |"
+        )
+        bad = sum(r.errors + r.non_2xx for r in runs)
+        if bad:
+            lines.append(f"WARNING {name}: {bad} socket errors or non-2xx answers")
+    cpu_ratio = statistics.median(
+        a.cpu_ms / d.cpu_ms
+        for a, d in zip(results["authorize endpoint"], results["environment endpoint"], strict=True)
+        if d.cpu_ms
+    )
+    throughput = statistics.median(
+        p.rps / a.rps
+        for p, a in zip(results["static via nginx + auth_request"], results["authorize endpoint"], strict=True)
+        if a.rps
+    )
+    lines += [
+        "",
+        f"Target 6: authorize endpoint CPU per request / environment endpoint's = {cpu_ratio:.2f}; "
+        f"no higher than 1: {verdict(cpu_ratio <= 1.0)}",
+        f"Target 7: static upstream through nginx + auth_request req/s / authorize endpoint's own = {throughput:.2f}; "
+        f">= 0.90: {verdict(throughput >= 0.90)}",
+    ]
+    return lines
 
 
 def measure_memory(options, workdir: Path, database: Path, keys: list[dict], servers: list) -> tuple:

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
-from apikeys.api import ApiKeyViewSet
+from apikeys.api import ApiKeyViewSet, AuthorizeView
 from common.access import ACCESS_CONTROL_OFF
 from common.actor import api_key_of
 from environments.api import AuditEventViewSet, EnvironmentViewSet, MembershipViewSet
@@ -55,5 +55,8 @@ app_name = "api"
 urlpatterns = [
     path("", ApiRoot.as_view(), name="root"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    # Forward authentication for reverse proxies (docs/forward-auth.md).
+    path("authorize/", AuthorizeView.as_view(), name="authorize"),
+    path("environments/<int:environment_pk>/authorize/", AuthorizeView.as_view(), name="environment-authorize"),
     path("", include(router.urls)),
 ]

@@ -32,6 +32,8 @@ def environment_links(environment_id: int, request) -> dict:
     links = {"self": environment_url(environment_id, request)}
     for name in NESTED:
         links[name] = links_for(request).item("api:environment-list", environment_id, name)
+    # Forward authentication for services of this environment (docs/forward-auth.md).
+    links["authorize"] = links_for(request).item("api:environment-list", environment_id, "authorize")
     if api_key_of(getattr(request, "user", None)) is not None:
         del links["members"]
     return links

@@ -33,6 +33,10 @@ DOMAIN_STATUS = {
     "authentication_failed": status.HTTP_401_UNAUTHORIZED,
     "key_inactive": status.HTTP_401_UNAUTHORIZED,
     "key_expired": status.HTTP_401_UNAUTHORIZED,
+    # Forward authentication (apikeys.forward_auth): a usable key that may not make this request.
+    "not_authenticated": status.HTTP_401_UNAUTHORIZED,
+    "wrong_environment": status.HTTP_403_FORBIDDEN,
+    "permission_denied": status.HTTP_403_FORBIDDEN,
 }
 
 DATABASE_UNAVAILABLE = "The database is unavailable; try again shortly."

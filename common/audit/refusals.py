@@ -37,16 +37,26 @@ def _no_environment():
     return None
 
 
-def count_refusal(*, access_key: str, address: str, reason: str, find_environment=_no_environment) -> None:
+def count_refusal(
+    *, access_key: str, address: str, reason: str, find_environment=_no_environment, forwarded: dict | None = None
+) -> None:
     """Count one refused authentication towards its bucket's summary row. Never raises.
 
     ``access_key`` is the presented access key when it has an access key's shape, else "" (the
     caller checks, so that a secret typed in the wrong place is never stored). ``find_environment``
     returns that key's environment, or None; it is called only when a bucket's row is written
     first, so a flood costs no lookup per request. The secret is never passed here at all.
+    ``forwarded`` (``{"host": ..., "path": ...}``) says where a request refused for a reverse proxy
+    was going; the row keeps that of its bucket's first refusal, as ``changes["forwarded"]``.
     """
     try:
-        _count(access_key=access_key, address=(address or "")[:64], reason=reason, find_environment=find_environment)
+        _count(
+            access_key=access_key,
+            address=(address or "")[:64],
+            reason=reason,
+            find_environment=find_environment,
+            forwarded=forwarded,
+        )
     except Exception:
         # Best effort by design: the request is refused whether or not the summary is written.
         logger.warning("Could not record a refused authentication (reason %s)", reason, exc_info=True)
@@ -64,7 +74,7 @@ def _counter(bucket: str) -> str:
     return f"audit:refused:{bucket}"
 
 
-def _count(*, access_key: str, address: str, reason: str, find_environment) -> None:
+def _count(*, access_key: str, address: str, reason: str, find_environment, forwarded: dict | None) -> None:
     now = timezone.now()
     minute = int(now.timestamp()) // BUCKET_SECONDS
     bucket = _bucket_id(access_key, address, reason, minute)
@@ -82,7 +92,15 @@ def _count(*, access_key: str, address: str, reason: str, find_environment) -> N
     if count == 1:
         _settle(access_key=access_key, address=address, reason=reason, minute=minute)
         environment = find_environment()
-        _insert(bucket=bucket, access_key=access_key, address=address, reason=reason, environment=environment, now=now)
+        _insert(
+            bucket=bucket,
+            access_key=access_key,
+            address=address,
+            reason=reason,
+            environment=environment,
+            now=now,
+            forwarded=forwarded,
+        )
     elif count & (count - 1) == 0:
         # Rewritten at 2, 4, 8, ... refusals: a flood of N costs about log2(N) writes, not N.
         _write_count(bucket, count)
@@ -127,7 +145,16 @@ def _write_count(bucket: str, count: int) -> None:
     AuditEvent.objects.filter(bucket=bucket, count__lt=count).update(count=count)
 
 
-def _insert(*, bucket: str, access_key: str, address: str, reason: str, environment, now: datetime.datetime) -> None:
+def _insert(
+    *,
+    bucket: str,
+    access_key: str,
+    address: str,
+    reason: str,
+    environment,
+    now: datetime.datetime,
+    forwarded: dict | None,
+) -> None:
     # An unknown access key has no environment: such rows are for superusers (the admin) only.
     try:
         with transaction.atomic():
@@ -140,6 +167,7 @@ def _insert(*, bucket: str, access_key: str, address: str, reason: str, environm
                 created_at=now,
                 target=access_key,
                 reason=reason,
+                changes={"forwarded": forwarded} if forwarded else {},
                 count=1,
                 bucket=bucket,
             )

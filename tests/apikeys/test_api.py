@@ -597,6 +597,7 @@ def test_the_environment_endpoint_links_every_part_of_it(key_client, environment
         "self": f"{BASE}/api/v1/environments/{environment.pk}/",
         "apikeys": f"{BASE}/api/v1/environments/{environment.pk}/apikeys/",
         "events": f"{BASE}/api/v1/environments/{environment.pk}/events/",
+        "authorize": f"{BASE}/api/v1/environments/{environment.pk}/authorize/",
     }
 
 

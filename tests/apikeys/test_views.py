@@ -1,6 +1,7 @@
 """Dashboard pages for an environment's API keys: the API page, add (secret shown once), edit, lifecycle."""
 
 import datetime
+import html
 import logging
 import re
 
@@ -440,3 +441,20 @@ def test_key_posts_with_the_csrf_token_are_accepted(web_client_for, member, envi
     assert response.status_code == 302
     key.refresh_from_db()
     assert key.state == State.INACTIVE
+
+
+def test_the_api_page_shows_the_proxy_configurations_filled_in_with_the_authorize_url(
+    web_client_for, member, environment
+):
+    authorize_url = f"http://testserver/api/v1/environments/{environment.pk}/authorize/"
+
+    response = web_client_for(member).get(f"/environments/{environment.pk}/api/")
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Protect a service" in page
+    assert page.count('class="button button-small copy-button" data-copy="protect-') == 3
+    assert f"proxy_pass {authorize_url};" in page
+    assert "forward_auth http://testserver {" in page
+    assert f"uri /api/v1/environments/{environment.pk}/authorize/" in page
+    assert html.escape(f'address: "{authorize_url}"') in page

@@ -22,6 +22,8 @@ def test_the_schema_is_served_without_credentials(api_client):
         "/api/v1/environments/{environment_pk}/apikeys/{id}/deactivate/",
         "/api/v1/environments/{environment_pk}/members/",
         "/api/v1/environments/{environment_pk}/members/{id}/",
+        "/api/v1/environments/{environment_pk}/authorize/",
+        "/api/v1/authorize/",
     } <= set(schema["paths"])
     assert schema["components"]["securitySchemes"]["environmentApiKey"] == {
         "type": "http",
