@@ -109,14 +109,18 @@ class Status(models.TextChoices):
     EXPIRED = "expired", "Expired"
 
 
-def _status_filter(status: str, now: datetime.datetime) -> Q:
-    """Return the condition that holds for exactly the keys whose badge says ``status``."""
-    expired = Q(expires_at__isnull=False, expires_at__lte=now)
+def _status_filter(status: str, now: datetime.datetime, prefix: str = "") -> Q:
+    """Return the condition that holds for exactly the keys whose badge says ``status``.
+
+    ``prefix`` is the path to the key from the model queried (``"api_keys__"`` from an environment).
+    """
+    active = Q(**{f"{prefix}state": State.ACTIVE})
+    if status == Status.INACTIVE:
+        return Q(**{f"{prefix}state": State.INACTIVE})
+    expired = Q(**{f"{prefix}expires_at__lte": now})
     if status == Status.EXPIRED:
-        return Q(state=State.ACTIVE) & expired
-    if status == Status.ACTIVE:
-        return Q(state=State.ACTIVE) & ~expired
-    return Q(state=State.INACTIVE)
+        return active & expired
+    return active & (Q(**{f"{prefix}expires_at__isnull": True}) | Q(**{f"{prefix}expires_at__gt": now}))
 
 
 def _expiring_soon(now: datetime.datetime, prefix: str = "") -> Q:
@@ -204,8 +208,9 @@ def key_in_environment(*, environment: Environment, key_id) -> ApiKey | None:
 def environments_with_key_counts(*, actor) -> QuerySet[Environment]:
     """Return the environments the actor may see, with its role there and their key counts annotated.
 
-    ``active_key_count`` counts the active keys, ``expiring_key_count`` those of them that are
-    not expired yet but will be within ``EXPIRING_WITHIN``. ``actor`` is ``request.user``, as for
+    ``active_key_count`` counts the keys whose badge says Active (active and not expired, as the
+    keys table's Active filter), ``expiring_key_count`` those of them that expire within
+    ``EXPIRING_WITHIN``. ``actor`` is ``request.user``, as for
     every selector (``environments.selectors``).
     """
     now = timezone.now()
@@ -213,6 +218,6 @@ def environments_with_key_counts(*, actor) -> QuerySet[Environment]:
     role = Membership.objects.filter(environment=OuterRef("pk"), user_id=user.pk if user else None).values("role")
     return environment_selectors.environments_visible_to(actor=actor).annotate(
         my_role=Subquery(role[:1]),
-        active_key_count=Count("api_keys", filter=Q(api_keys__state=State.ACTIVE)),
+        active_key_count=Count("api_keys", filter=_status_filter(Status.ACTIVE, now, prefix="api_keys__")),
         expiring_key_count=Count("api_keys", filter=_expiring_soon(now, prefix="api_keys__")),
     )
