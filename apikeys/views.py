@@ -38,6 +38,7 @@ STATE_FILTERS = [("", "All"), *selectors.Status.choices]
 SORTABLE_COLUMNS = {"name": "name", "created": "-created", "last_used": "-last_used", "expires": "expires"}
 KEYS_PER_PAGE = 50
 SEARCH_MAX_LENGTH = 100
+_LAST_PAGE_ASKED = 1_000_000
 
 
 def _endpoint(request, environment) -> dict:
@@ -82,9 +83,13 @@ def _expiry(moment: datetime.datetime | None, now: datetime.datetime) -> str:
 
 
 def _page_number(value: str | None) -> int:
-    """Return the page number asked for, or 1 for anything that is not a positive number."""
+    """Return the page number asked for, or 1 for anything that is not a positive number.
+
+    A number past ``_LAST_PAGE_ASKED`` is read as that: its offset would overflow the database's
+    integers, and any page that far is past the end anyway, which shows the last page.
+    """
     try:
-        return max(int(value or 1), 1)
+        return min(max(int(value or 1), 1), _LAST_PAGE_ASKED)
     except ValueError:
         return 1
 
