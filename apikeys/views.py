@@ -309,7 +309,7 @@ def key_deactivate(request, environment_id: int, key_id: int):
             "environment": environment,
             "key": key,
             "back": back,
-            "last_used": _ago(key.last_used_at, timezone.now()) if key.last_used_at else "never",
+            "last_used": _ago(key.last_used_at, timezone.now()) if key.last_used_at else None,
             "tab": "api",
         },
     )

@@ -437,7 +437,7 @@ def test_deactivate_asks_first_naming_the_key_and_changes_nothing(web_client_for
     assert '<h1 class="wrap-anywhere">Deactivate API key deploy?</h1>' in html
     assert f'<code class="access-key">{key.access_key}</code>' in html
     assert "stops working from the next request on, for every script and person who uses it" in html
-    assert "It was last used never." in html
+    assert "It has never been used." in html
     assert f'<input type="hidden" name="next" value="{api_page(environment)}?q=dep">' in html
     assert f'<a class="button" href="{api_page(environment)}?q=dep">Cancel</a>' in html
     key.refresh_from_db()
@@ -477,6 +477,13 @@ def test_confirming_deactivates_and_returns_to_the_same_view_of_the_table(
     assert [str(message) for message in response.context["messages"]] == [
         f"API key “deploy” ({key.access_key}) deactivated: it can no longer be used."
     ]
+
+
+def test_the_confirmation_says_when_the_key_was_last_used(web_client_for, member, environment, key_pair):
+    key, _ = key_pair
+    set_times(key, last_used_at=timezone.now() - DAY * 3)
+    html = web_client_for(member).get(f"/environments/{environment.pk}/api/keys/{key.pk}/deactivate/").content.decode()
+    assert re.search(r"It was last used <time datetime=\"[^\"]+\" title=\"[^\"]+ UTC\">3\xa0days ago</time>\.", html)
 
 
 def test_the_confirmation_of_a_key_already_inactive_says_so_instead(web_client_for, member, environment, key_pair):

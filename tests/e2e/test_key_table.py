@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from apikeys import services as key_services
 from apikeys.models import ApiKey
 from environments import services as environment_services
-from tests.e2e.conftest import DESKTOP, PHONE
+from tests.e2e.conftest import DESKTOP, PHONE, SCREENSHOTS
 
 pytestmark = pytest.mark.browser
 
@@ -67,7 +67,7 @@ def three_hundred_keys(production):
     return keys
 
 
-def test_search_sort_and_pages_over_300_keys_live_in_the_url(page, owner, production, three_hundred_keys):
+def test_search_sort_and_pages_over_300_keys_live_in_the_url(page, owner, production, three_hundred_keys, shoot):
     sign_in(page, "olivia")
     page.goto(f"/environments/{production.pk}/api/")
     rows = page.locator("tr.key-row")
@@ -106,6 +106,8 @@ def test_search_sort_and_pages_over_300_keys_live_in_the_url(page, owner, produc
     page.get_by_role("link", name="Next").click()
     expect(page).to_have_url(re.compile(r"\?sort=expires&page=2$"))
     expect(page.locator("#key-count")).to_have_text("Keys 51–100 of 300.")
+    page.locator(".pagination").scroll_into_view_if_needed()
+    page.screenshot(path=SCREENSHOTS / "key-table-300-keys-page-2-1280.png")
     page.get_by_role("link", name="Page 6").click()
     expect(page.locator("#key-count")).to_have_text("Keys 251–300 of 300.")
     expect(page.get_by_role("link", name="Next")).to_have_count(0)
@@ -135,6 +137,7 @@ def test_search_sort_and_pages_over_300_keys_live_in_the_url(page, owner, produc
     expect(page.locator(".empty")).to_have_text(
         "No expired API keys in production match “backup”. Clear the search or show all keys."
     )
+    shoot(page, "key-table-empty-search")
 
     # Back walks through what was shown.
     page.go_back()
@@ -183,7 +186,7 @@ def test_long_names_and_urls_never_push_the_actions_menu_off_screen(page, owner,
 
 
 def test_deactivating_asks_first_naming_the_key_and_works_from_the_keyboard_without_javascript(
-    browser, live_server, owner, production
+    browser, live_server, owner, production, shoot
 ):
     key, _ = key_services.create_api_key(environment=production, name="ci-deploy", description="Deploys from CI")
     other, _ = key_services.create_api_key(environment=production, name="monitoring")
@@ -200,6 +203,7 @@ def test_deactivating_asks_first_naming_the_key_and_works_from_the_keyboard_with
         expect(page.get_by_role("heading", name="Deactivate API key ci-deploy?")).to_be_visible()
         expect(page.locator("main")).to_contain_text(key.access_key)
         expect(page.locator("main")).to_contain_text("stops working from the next request on")
+        shoot(page, "key-deactivate-confirm")
         page.get_by_role("link", name="Cancel").click()
         expect(page).to_have_url(re.compile(r"\?state=active&q=ci$"))
         key.refresh_from_db()
