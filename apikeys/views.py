@@ -141,7 +141,8 @@ def key_list(request, environment_id: int):
     state = request.GET.get("state", "")
     if state not in selectors.Status.values:
         state = ""
-    search = request.GET.get("q", "").strip()[:SEARCH_MAX_LENGTH]
+    # PostgreSQL refuses NUL characters in text, so a search never carries one to it.
+    search = request.GET.get("q", "").replace("\x00", "").strip()[:SEARCH_MAX_LENGTH]
     sort = request.GET.get("sort", "")
     if sort not in selectors.KEY_SORTS:
         sort = selectors.DEFAULT_KEY_SORT

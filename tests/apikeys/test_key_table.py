@@ -122,6 +122,7 @@ def searchable(environment, make_key):
         pytest.param("DEPLOY", {"ci-deploy"}, id="name-any-case"),
         pytest.param("github", {"ci-deploy"}, id="description"),
         pytest.param("  backup  ", {"backup"}, id="spaces-around-ignored"),
+        pytest.param("dep\x00loy", {"ci-deploy"}, id="nul-character-dropped"),
         pytest.param("100%", {"backup"}, id="percent-is-literal"),
         pytest.param("%", {"backup"}, id="lone-percent-is-literal"),
         pytest.param("_", {"grafana_reader"}, id="underscore-is-literal"),
