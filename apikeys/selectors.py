@@ -210,8 +210,8 @@ def environments_with_key_counts(*, actor) -> QuerySet[Environment]:
 
     ``active_key_count`` counts the keys whose badge says Active (active and not expired, as the
     keys table's Active filter), ``expiring_key_count`` those of them that expire within
-    ``EXPIRING_WITHIN``. ``actor`` is ``request.user``, as for
-    every selector (``environments.selectors``).
+    ``EXPIRING_WITHIN``. ``actor`` is ``request.user``, as for every selector
+    (``environments.selectors``).
     """
     now = timezone.now()
     user = Actor(principal=actor).user
