@@ -1,10 +1,13 @@
 """Reads of API keys that more than one caller needs, and the one-query lookup of key authentication."""
 
+import datetime
 import functools
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connections, models, router
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery, Window
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.debug import sensitive_variables
@@ -94,19 +97,127 @@ def keys_of_environment(*, environment: Environment, state: str | None = None) -
     return keys.order_by("-created_at", "-id")
 
 
+# How soon an expiry must come for the key to be flagged in the list and counted on the environments list.
+EXPIRING_WITHIN = datetime.timedelta(days=7)
+
+
+class Status(models.TextChoices):
+    """What the keys table filters on: the state badge a person sees (``ApiKey.status_label``)."""
+
+    ACTIVE = "active", "Active"
+    INACTIVE = "inactive", "Inactive"
+    EXPIRED = "expired", "Expired"
+
+
+def _status_filter(status: str, now: datetime.datetime, prefix: str = "") -> Q:
+    """Return the condition that holds for exactly the keys whose badge says ``status``.
+
+    ``prefix`` is the path to the key from the model queried (``"api_keys__"`` from an environment).
+    """
+    active = Q(**{f"{prefix}state": State.ACTIVE})
+    if status == Status.INACTIVE:
+        return Q(**{f"{prefix}state": State.INACTIVE})
+    expired = Q(**{f"{prefix}expires_at__lte": now})
+    if status == Status.EXPIRED:
+        return active & expired
+    return active & (Q(**{f"{prefix}expires_at__isnull": True}) | Q(**{f"{prefix}expires_at__gt": now}))
+
+
+def _expiring_soon(now: datetime.datetime, prefix: str = "") -> Q:
+    """Return the condition for usable keys whose expiry falls within ``EXPIRING_WITHIN`` from ``now``."""
+    return Q(
+        **{
+            f"{prefix}state": State.ACTIVE,
+            f"{prefix}expires_at__gt": now,
+            f"{prefix}expires_at__lte": now + EXPIRING_WITHIN,
+        }
+    )
+
+
+# The keys table's orders, by the ``sort`` value in its URL; a leading "-" reverses one. Keys never
+# used count as used longest ago, keys that never expire as expiring last; the id breaks ties so
+# that pages never overlap.
+KEY_SORTS = {
+    "name": ("Name", [Lower("name").asc(), F("id").asc()]),
+    "-name": ("Name, Z to A", [Lower("name").desc(), F("id").desc()]),
+    "-created": ("Newest first", [F("created_at").desc(), F("id").desc()]),
+    "created": ("Oldest first", [F("created_at").asc(), F("id").asc()]),
+    "-last_used": ("Used most recently", [F("last_used_at").desc(nulls_last=True), F("id").desc()]),
+    "last_used": ("Used longest ago", [F("last_used_at").asc(nulls_first=True), F("id").asc()]),
+    "expires": ("Expiring soonest", [F("expires_at").asc(nulls_last=True), F("id").asc()]),
+    "-expires": ("Expiring last", [F("expires_at").desc(nulls_first=True), F("id").desc()]),
+}
+DEFAULT_KEY_SORT = "-created"
+
+
+def key_table(
+    *, environment: Environment, status: str = "", search: str = "", sort: str = DEFAULT_KEY_SORT, now=None
+) -> QuerySet[ApiKey]:
+    """Return the environment's keys for the dashboard's table: filtered by badge, searched, sorted.
+
+    ``search`` matches the name, description or access key, ignoring case. An unknown ``status``
+    shows every key and an unknown ``sort`` the default order, so a hand-edited URL still works.
+    Each key is annotated with ``expiring_soon``.
+    """
+    now = now or timezone.now()
+    keys = ApiKey.objects.filter(environment=environment)
+    if status in Status.values:
+        keys = keys.filter(_status_filter(status, now))
+    if search:
+        keys = keys.filter(
+            Q(name__icontains=search) | Q(description__icontains=search) | Q(access_key__icontains=search)
+        )
+    _, order = KEY_SORTS.get(sort, KEY_SORTS[DEFAULT_KEY_SORT])
+    return keys.annotate(expiring_soon=ExpressionWrapper(_expiring_soon(now), output_field=BooleanField())).order_by(
+        *order
+    )
+
+
+@dataclass(frozen=True)
+class KeyPage:
+    """One page of the keys table: its keys, the page number, and how many keys match in all."""
+
+    keys: list[ApiKey]
+    number: int
+    total: int
+
+
+def key_page(keys: QuerySet[ApiKey], *, number: int, per_page: int) -> KeyPage:
+    """Return page ``number`` of ``keys`` (the last page if it is past the end), in one query.
+
+    Each row carries the total count as a window annotation, so counting costs no query of its
+    own. Only a page past the end, which has no row to carry it, costs a count and a second read.
+    """
+    number = max(number, 1)
+    start = (number - 1) * per_page
+    rows = list(keys.annotate(total_count=Window(Count("pk")))[start : start + per_page])
+    if rows:
+        return KeyPage(keys=rows, number=number, total=rows[0].total_count)
+    if number == 1:
+        return KeyPage(keys=[], number=1, total=0)
+    total = keys.count()
+    last = max((total + per_page - 1) // per_page, 1)
+    return key_page(keys, number=last, per_page=per_page) if total else KeyPage(keys=[], number=1, total=0)
+
+
 def key_in_environment(*, environment: Environment, key_id) -> ApiKey | None:
     """Return the key with ``key_id`` if it belongs to the environment, else None."""
     return ApiKey.objects.filter(environment=environment, pk=key_id).first()
 
 
 def environments_with_key_counts(*, actor) -> QuerySet[Environment]:
-    """Return the environments the actor may see, with its role there and their active key count annotated.
+    """Return the environments the actor may see, with its role there and their key counts annotated.
 
-    ``actor`` is ``request.user``, as for every selector (``environments.selectors``).
+    ``active_key_count`` counts the keys whose badge says Active (active and not expired, as the
+    keys table's Active filter), ``expiring_key_count`` those of them that expire within
+    ``EXPIRING_WITHIN``. ``actor`` is ``request.user``, as for every selector
+    (``environments.selectors``).
     """
+    now = timezone.now()
     user = Actor(principal=actor).user
     role = Membership.objects.filter(environment=OuterRef("pk"), user_id=user.pk if user else None).values("role")
     return environment_selectors.environments_visible_to(actor=actor).annotate(
         my_role=Subquery(role[:1]),
-        active_key_count=Count("api_keys", filter=Q(api_keys__state=State.ACTIVE)),
+        active_key_count=Count("api_keys", filter=_status_filter(Status.ACTIVE, now, prefix="api_keys__")),
+        expiring_key_count=Count("api_keys", filter=_expiring_soon(now, prefix="api_keys__")),
     )

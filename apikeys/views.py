@@ -1,18 +1,23 @@
 """Dashboard pages for API keys: the list of environments with their keys, and each environment's "API" page."""
 
+import datetime
 import secrets
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.timesince import timesince
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apikeys import forward_auth, selectors, services
 from apikeys.forms import ApiKeyCreateForm, ApiKeyEditForm
-from apikeys.models import Action, State
+from apikeys.models import Action
 from apikeys.serializers import key_actions, key_url
 from common.actor import Actor
 from common.api.links import links_for
@@ -28,7 +33,13 @@ from environments.serializers import environment_url
 FORM_IDS = "apikey_form_ids"
 _FORM_IDS_KEPT = 10
 
-STATE_FILTERS = [("", "All"), (State.ACTIVE, "Active"), (State.INACTIVE, "Inactive")]
+# The keys table: its filters by badge, the columns whose header sorts (with the order a first
+# click gives), how many keys a page holds, and the longest search kept.
+STATE_FILTERS = [("", "All"), *selectors.Status.choices]
+SORTABLE_COLUMNS = {"name": "name", "created": "-created", "last_used": "-last_used", "expires": "expires"}
+KEYS_PER_PAGE = 50
+SEARCH_MAX_LENGTH = 100
+_LAST_PAGE_ASKED = 1_000_000
 
 
 def _endpoint(request, environment) -> dict:
@@ -49,6 +60,48 @@ def _list_url(environment) -> str:
     return reverse("apikeys:list", kwargs={"environment_id": environment.pk})
 
 
+def _named(key) -> str:
+    """Return how messages name a key: its name and its access key."""
+    return f"“{key.name}” ({key.access_key})" if key.name else f"{key.access_key} (no name)"
+
+
+def _ago(moment: datetime.datetime, now: datetime.datetime) -> str:
+    """Return how long ago ``moment`` was, in its largest unit: "3 days ago", "just now"."""
+    if now - moment < datetime.timedelta(minutes=1):
+        return "just now"
+    return f"{timesince(moment, now, depth=1)} ago"
+
+
+def _expiry(moment: datetime.datetime | None, now: datetime.datetime) -> str:
+    """Return when a key expires as a person reads it: "in 5 days", "expired 2 days ago", "never"."""
+    if moment is None:
+        return "Never"
+    if moment <= now:
+        return f"expired {_ago(moment, now)}"
+    if moment - now < datetime.timedelta(minutes=1):
+        return "in less than a minute"
+    return f"in {timesince(now, moment, depth=1)}"
+
+
+def _page_number(value: str | None) -> int:
+    """Return the page number asked for, or 1 for anything that is not a positive number.
+
+    A number past ``_LAST_PAGE_ASKED`` is read as that: its offset would overflow the database's
+    integers, and any page that far is past the end anyway, which shows the last page.
+    """
+    try:
+        return min(max(int(value or 1), 1), _LAST_PAGE_ASKED)
+    except ValueError:
+        return 1
+
+
+def _local_next(request, target: str, default: str) -> str:
+    """Return ``target`` when it is a URL of this site, else ``default``."""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return default
+
+
 @require_GET
 @dashboard_view
 def environment_list(request):
@@ -67,26 +120,64 @@ def environment_list(request):
     return render(
         request,
         "environments/environment_list.html",
-        {"rows": rows, "can_create": environment_selectors.can_create_environment(actor=request.user)},
+        {
+            "rows": rows,
+            "can_create": environment_selectors.can_create_environment(actor=request.user),
+            "expiring_within_days": selectors.EXPIRING_WITHIN.days,
+        },
     )
 
 
 @require_GET
 @dashboard_view
 def key_list(request, environment_id: int):
-    """Show the environment's endpoint, how to use a key, and its keys with their actions."""
+    """Show the environment's endpoint, how to use a key, and a page of its keys with their actions.
+
+    The filter (``state``), the search (``q``), the order (``sort``) and the page (``page``) are
+    all in the URL, so a view of the table can be bookmarked and the Back button walks through
+    them. Values that make no sense fall back to the default instead of failing.
+    """
     environment, access = load_environment(request, environment_id)
+    now = timezone.now()
     state = request.GET.get("state", "")
-    if state not in State.values:
+    if state not in selectors.Status.values:
         state = ""
+    # PostgreSQL refuses NUL characters in text, so a search never carries one to it.
+    search = request.GET.get("q", "").replace("\x00", "").strip()[:SEARCH_MAX_LENGTH]
+    sort = request.GET.get("sort", "")
+    if sort not in selectors.KEY_SORTS:
+        sort = selectors.DEFAULT_KEY_SORT
+    found = selectors.key_page(
+        selectors.key_table(environment=environment, status=state, search=search, sort=sort, now=now),
+        number=_page_number(request.GET.get("page")),
+        per_page=KEYS_PER_PAGE,
+    )
+    # The page's arithmetic is Django's; the total came with the rows, so it is counted over a range.
+    page = Paginator(range(found.total), KEYS_PER_PAGE).get_page(found.number)
+    params = {"state": state, "q": search, "sort": sort if sort != selectors.DEFAULT_KEY_SORT else ""}
+
+    def url(**changes) -> str:
+        query = urlencode({name: value for name, value in {**params, **changes}.items() if value})
+        return f"?{query}" if query else request.path
+
     rows = [
         {
             "key": key,
             "actions": key_actions(key, request=request, can_manage=access.manage_keys),
             "api_url": key_url(key, request),
+            "last_used": _ago(key.last_used_at, now) if key.last_used_at else "Never",
+            "expires": _expiry(key.expires_at, now),
         }
-        for key in selectors.keys_of_environment(environment=environment, state=state or None)
+        for key in found.keys
     ]
+    columns = {}
+    for column, first in SORTABLE_COLUMNS.items():
+        current = sort.lstrip("-") == column
+        target = (sort[1:] if sort.startswith("-") else f"-{sort}") if current else first
+        columns[column] = {
+            "url": url(sort=target if target != selectors.DEFAULT_KEY_SORT else "", page=""),
+            "aria_sort": ("descending" if sort.startswith("-") else "ascending") if current else "",
+        }
     return render(
         request,
         "apikeys/key_list.html",
@@ -95,7 +186,21 @@ def key_list(request, environment_id: int):
             "access": access,
             "rows": rows,
             "state": state,
-            "state_filters": STATE_FILTERS,
+            "state_label": dict(STATE_FILTERS)[state],
+            "search": search,
+            "sort": sort,
+            "sorts": [(value, label) for value, (label, _) in selectors.KEY_SORTS.items()],
+            "columns": columns,
+            "state_filters": [(value, label, url(state=value, page="")) for value, label in STATE_FILTERS],
+            "page": page,
+            "page_links": [
+                (number, url(page=number if number != 1 else "") if isinstance(number, int) else None)
+                for number in page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1)
+            ],
+            "previous_url": url(page=page.number - 1 if page.number > 2 else "") if page.has_previous() else None,
+            "next_url": url(page=page.number + 1) if page.has_next() else None,
+            "clear_search_url": url(q="", page=""),
+            "expiring_within_days": selectors.EXPIRING_WITHIN.days,
             "tab": "api",
             **_endpoint(request, environment),
             **_protect_service(request, environment),
@@ -173,7 +278,7 @@ def key_edit(request, environment_id: int, key_id: int):
         except DomainError as exc:
             form_error(form, exc)
         else:
-            messages.success(request, f"API key {key.access_key} saved.")
+            messages.success(request, f"API key {_named(key)} saved.")
             return redirect(_list_url(environment))
     return render(
         request, "apikeys/key_edit.html", {"environment": environment, "key": key, "form": form, "tab": "api"}
@@ -189,16 +294,36 @@ def _change_state(request, environment_id: int, key_id: int, service, done: str)
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"API key {key.access_key} {done}.")
+        messages.success(request, f"API key {_named(key)} {done}.")
     return redirect(next_or(request, _list_url(environment)))
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @dashboard_view
 def key_deactivate(request, environment_id: int, key_id: int):
-    """Deactivate a key: it is refused from the very next request on."""
-    return _change_state(
-        request, environment_id, key_id, services.deactivate_api_key, "deactivated: it can no longer be used"
+    """Ask for confirmation naming the key, then deactivate it: it is refused from the very next request on."""
+    if request.method == "POST":
+        return _change_state(
+            request, environment_id, key_id, services.deactivate_api_key, "deactivated: it can no longer be used"
+        )
+    environment, _ = load_environment(request, environment_id, need="manage_keys")
+    key = _key_or_404(environment, key_id)
+    back = _local_next(request, request.GET.get("next", ""), _list_url(environment))
+    try:
+        key.ensure_allows(Action.DEACTIVATE)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect(back)
+    return render(
+        request,
+        "apikeys/key_confirm_deactivate.html",
+        {
+            "environment": environment,
+            "key": key,
+            "back": back,
+            "last_used": _ago(key.last_used_at, timezone.now()) if key.last_used_at else None,
+            "tab": "api",
+        },
     )
 
 
@@ -221,7 +346,7 @@ def key_delete(request, environment_id: int, key_id: int):
         except DomainError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, f"API key {key.access_key} deleted.")
+            messages.success(request, f"API key {_named(key)} deleted.")
         return redirect(_list_url(environment))
     try:
         key.ensure_allows(Action.DELETE)

@@ -72,7 +72,8 @@ def test_api_page_lists_the_keys_with_their_state_and_never_used(web_client_for,
     assert '<span class="badge badge-active">Active</span>' in active_row
     assert "deploy" in active_row and "CI deploys" in active_row and "Read-only" in active_row
     assert f'<code class="access-key">{active.access_key}</code>' in active_row
-    assert '<td data-label="Last used" class="nowrap">Never</td>' in active_row
+    assert '<td data-label="Last used" class="key-last-used nowrap">Never</td>' in active_row
+    assert '<td data-label="Expires" class="key-expires">Never</td>' in active_row
     assert '<span class="badge badge-inactive">Inactive</span>' in inactive_row
     assert f'id="key-{inactive.pk}"' in html and 'class="key-row key-inactive"' in html
 
@@ -123,9 +124,9 @@ def test_filter_with_no_match_says_so(web_client_for, owner, environment, key_pa
 @pytest.mark.parametrize(
     "who, state, actions",
     [
-        pytest.param("owner", "active", {"Edit", "Deactivate", "View in API"}, id="owner-active"),
+        pytest.param("owner", "active", {"Edit", "Deactivate…", "View in API"}, id="owner-active"),
         pytest.param("owner", "inactive", {"Edit", "Activate", "Delete…", "View in API"}, id="owner-inactive"),
-        pytest.param("member", "active", {"Edit", "Deactivate", "View in API"}, id="member-active"),
+        pytest.param("member", "active", {"Edit", "Deactivate…", "View in API"}, id="member-active"),
         pytest.param("member", "inactive", {"Edit", "Activate", "Delete…", "View in API"}, id="member-inactive"),
         pytest.param("reader", "active", {"View in API"}, id="read-only-active"),
         pytest.param("reader", "inactive", {"View in API"}, id="read-only-inactive"),
@@ -175,7 +176,7 @@ def test_api_page_is_open_with_a_banner_when_access_control_is_off(web_client_fo
     assert response.status_code == 200
     html = response.content.decode()
     assert ACCESS_CONTROL_OFF in html
-    assert row_actions(html, key) == {"Edit", "Deactivate", "View in API"}
+    assert row_actions(html, key) == {"Edit", "Deactivate…", "View in API"}
 
 
 # --- Adding a key: the secret is shown exactly once ----------------------------------------
@@ -319,7 +320,7 @@ def test_editing_changes_name_and_description_only(web_client_for, member, envir
     before = key.access_key
     key.refresh_from_db()
     assert (key.name, key.description, key.permission, key.access_key) == ("renamed", "new", "read-write", before)
-    assert page_messages(response) == [f"API key {key.access_key} saved."]
+    assert page_messages(response) == [f"API key “renamed” ({key.access_key}) saved."]
 
 
 def test_deactivating_and_activating_a_key(web_client_for, member, environment, key_pair):
@@ -330,11 +331,11 @@ def test_deactivating_and_activating_a_key(web_client_for, member, environment, 
     key.refresh_from_db()
     assert key.state == State.INACTIVE
     assert response.redirect_chain == [(f"/environments/{environment.pk}/api/", 302)]
-    assert page_messages(response) == [f"API key {key.access_key} deactivated: it can no longer be used."]
+    assert page_messages(response) == [f"API key “deploy” ({key.access_key}) deactivated: it can no longer be used."]
     response = client.post(url + "activate/", follow=True)
     key.refresh_from_db()
     assert key.state == State.ACTIVE
-    assert page_messages(response) == [f"API key {key.access_key} activated: it can be used again."]
+    assert page_messages(response) == [f"API key “deploy” ({key.access_key}) activated: it can be used again."]
 
 
 def test_an_action_that_no_longer_applies_is_refused_with_a_message(web_client_for, member, environment, key_pair):
@@ -358,10 +359,12 @@ def test_lifecycle_actions_return_to_the_filtered_list(web_client_for, member, e
     assert elsewhere["Location"] == f"/environments/{environment.pk}/api/"
 
 
-@pytest.mark.parametrize("action", ["deactivate", "activate"])
-def test_lifecycle_actions_need_a_post(web_client_for, member, environment, key_pair, action):
+def test_activating_needs_a_post(web_client_for, member, environment, key_pair):
     key, _ = key_pair
-    assert web_client_for(member).get(f"/environments/{environment.pk}/api/keys/{key.pk}/{action}/").status_code == 405
+    services.deactivate_api_key(key=key)
+    assert web_client_for(member).get(f"/environments/{environment.pk}/api/keys/{key.pk}/activate/").status_code == 405
+    key.refresh_from_db()
+    assert key.state == State.INACTIVE
 
 
 def test_deleting_an_active_key_is_refused(web_client_for, member, environment, key_pair):
@@ -387,7 +390,7 @@ def test_deleting_an_inactive_key_asks_first(web_client_for, member, environment
     assert ApiKey.objects.filter(pk=key.pk).exists()
     response = client.post(url, follow=True)
     assert not ApiKey.objects.filter(pk=key.pk).exists()
-    assert page_messages(response) == [f"API key {key.access_key} deleted."]
+    assert page_messages(response) == [f"API key “deploy” ({key.access_key}) deleted."]
 
 
 @pytest.mark.parametrize(

@@ -116,8 +116,10 @@ def test_the_seed_page_story(page, live_server, django_user_model, shoot):
     assert secret not in page.content()
     page.go_back()
 
-    # Deactivate it: the next request with the pair is refused.
-    open_row_menu(page, access_key).get_by_role("button", name="Deactivate").click()
+    # Deactivate it, confirming: the next request with the pair is refused.
+    open_row_menu(page, access_key).get_by_role("link", name="Deactivate…").click()
+    expect(page.get_by_role("heading", name="Deactivate API key ci-deploy?")).to_be_visible()
+    page.get_by_role("button", name="Deactivate key").click()
     expect(page.get_by_role("alert").or_(page.get_by_role("status")).first).to_contain_text("deactivated")
     row = page.locator("tr.key-row", has_text=access_key)
     expect(row.locator(".badge")).to_have_text("Inactive")
@@ -142,11 +144,12 @@ def test_the_seed_page_story(page, live_server, django_user_model, shoot):
     expect(page.locator("tr.key-row", has_text=access_key).locator(".key-name")).to_have_text("ci-deploy-2")
 
     # Deactivate it and delete it, confirming.
-    open_row_menu(page, access_key).get_by_role("button", name="Deactivate").click()
+    open_row_menu(page, access_key).get_by_role("link", name="Deactivate…").click()
+    page.get_by_role("button", name="Deactivate key").click()
     open_row_menu(page, access_key).get_by_role("link", name="Delete…").click()
     expect(page.get_by_role("heading", name="Delete API key ci-deploy-2?")).to_be_visible()
     page.get_by_role("button", name="Delete key").click()
-    expect(page.get_by_text(f"API key {access_key} deleted.")).to_be_visible()
+    expect(page.get_by_text(f"API key “ci-deploy-2” ({access_key}) deleted.")).to_be_visible()
     expect(page.locator("tr.key-row", has_text=access_key)).to_have_count(0)
     assert status_with_key(endpoint, access_key, secret) == 401
     assert not ApiKey.objects.filter(access_key=access_key).exists()
