@@ -129,9 +129,7 @@ def _sentence(event: AuditEvent, names: _KeyNames) -> SafeString:
         return format_html("{} {} environment <strong>{}</strong>", actor, _VERBS[action], event.target)
     old_role, new_role = changes.get("role", [None, None])
     if action == AuditAction.MEMBER_ADDED:
-        return format_html(
-            "{} added <strong>{}</strong> as {}", actor, event.target, value_label("role", new_role)
-        )
+        return format_html("{} added <strong>{}</strong> as {}", actor, event.target, value_label("role", new_role))
     if action == AuditAction.MEMBER_CHANGED:
         return format_html(
             "{} changed the role of <strong>{}</strong> from {} to {}",
@@ -151,7 +149,8 @@ def _changes(event: AuditEvent) -> list[str]:
     for field, (old, new) in (event.changes or {}).items():
         label = field_label(field)
         if event.action.endswith(".created") or event.action == AuditAction.MEMBER_ADDED:
-            lines.append(f"{label}: {value_label(field, new)}")
+            if new != "":  # a field left empty on creation says nothing
+                lines.append(f"{label}: {value_label(field, new)}")
         elif event.action.endswith((".deleted", ".removed")):
             lines.append(f"{label} was: {value_label(field, old)}")
         else:

@@ -292,7 +292,7 @@ def test_the_created_page_names_the_key_and_offers_the_netrc_line_a_download_and
     assert f'data-filename="envkeys-{key.access_key}.txt"' in button
     assert shown_value(html, "secret-key") not in button
     assert 'id="netrc-line"' in html
-    assert "<h2 id=\"unsaved-title\">Have you saved the secret key?</h2>" in html
+    assert '<h2 id="unsaved-title">Have you saved the secret key?</h2>' in html
 
 
 def test_a_made_up_form_id_creates_nothing(web_client_for, member, environment):

@@ -251,7 +251,9 @@ def test_the_audit_log_reads_like_sentences_and_names_refused_keys_and_addresses
 def cancel_the_key_pair_prompt(page) -> None:
     """Answer every HTTP authentication prompt with Cancel, as a person dismissing the browser's dialog."""
     session = page.context.new_cdp_session(page)
-    session.on("Fetch.requestPaused", lambda event: session.send("Fetch.continueRequest", {"requestId": event["requestId"]}))
+    session.on(
+        "Fetch.requestPaused", lambda event: session.send("Fetch.continueRequest", {"requestId": event["requestId"]})
+    )
     session.on(
         "Fetch.authRequired",
         lambda event: session.send(

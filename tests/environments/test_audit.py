@@ -648,7 +648,7 @@ def test_the_page_shows_refusal_summaries_with_their_full_count(
 def sentences(client, environment) -> list[str]:
     """Return the page's sentences, newest first, as text."""
     html = client.get(page_url(environment.pk)).content.decode()
-    cells = re.findall(r'<td data-label="What happened" class="event-sentence">(.*?)</td>', html, re.S)
+    cells = re.findall(r'<td data-label="What happened" class="event-sentence"><span>(.*?)</span></td>', html, re.S)
     return [re.sub(r"<[^>]+>", "", cell).strip() for cell in cells]
 
 
@@ -681,6 +681,7 @@ def test_field_changes_are_labelled_as_on_the_forms(client, owner, environment, 
     assert "<li>Permission: Read-only</li>" in html
     assert f"<li>Expires: {expires:%Y-%m-%d %H:%M} UTC</li>" in html
     assert "<li>Name: ci</li>" in html
+    assert "<li>Description: (empty)</li>" not in html
     assert "expires_at" not in html and "permission:" not in html
 
 
