@@ -4,6 +4,7 @@ import secrets
 from urllib.parse import urlsplit
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,6 +15,7 @@ from apikeys import selectors, services
 from apikeys.forms import ApiKeyCreateForm, ApiKeyEditForm
 from apikeys.models import Action, State
 from apikeys.serializers import key_actions, key_url
+from common import counters
 from common.actor import Actor
 from common.dashboard import dashboard_view, form_error, next_or
 from common.errors import DomainError
@@ -29,6 +31,10 @@ from environments.serializers import environment_url
 FORM_IDS = "apikey_form_ids"
 USED_FORM_IDS = "apikey_used_form_ids"
 _FORM_IDS_KEPT = 10
+# Two posts of one form that reach the server at the same time both read a session in which the
+# form is unused: the first to count the form's claim in the cache (atomic on every backend)
+# creates the key, the other is answered as a repeat.
+_FORM_CLAIM_SECONDS = 600
 
 STATE_FILTERS = [("", "All"), (State.ACTIVE, "Active"), (State.INACTIVE, "Inactive")]
 
@@ -121,6 +127,9 @@ def key_create(request, environment_id: int):
             return _form_already_used(request, environment, form_id)
         form = ApiKeyCreateForm(request.POST)
         if form.is_valid():
+            claim = f"apikeys:add-form:{form_id}"
+            if counters.increment(claim, timeout=_FORM_CLAIM_SECONDS) > 1:
+                return _form_already_used(request, environment, form_id)
             try:
                 key, secret = services.create_api_key(
                     environment=environment,
@@ -131,6 +140,7 @@ def key_create(request, environment_id: int):
                     actor=Actor.of(request),
                 )
             except DomainError as exc:
+                cache.delete(claim)  # nothing was created: the corrected form may be sent again
                 form_error(form, exc, fields={"expires_at": "expires_on"})
             else:
                 request.session[FORM_IDS] = [other for other in issued if other != form_id]

@@ -9,7 +9,9 @@ from django.utils import timezone
 
 from apikeys import crypto, services
 from apikeys.models import REFUSALS, Action, ApiKey, Permission, State
+from common import counters
 from common.access import ACCESS_CONTROL_OFF
+from common.errors import DomainError
 from tests.support.auth import basic_auth
 
 pytestmark = pytest.mark.django_db
@@ -293,6 +295,33 @@ def test_the_created_page_names_the_key_and_offers_the_netrc_line_a_download_and
     assert shown_value(html, "secret-key") not in button
     assert 'id="netrc-line"' in html
     assert '<h2 id="unsaved-title">Have you saved the secret key?</h2>' in html
+
+
+def test_a_post_of_a_form_another_request_is_creating_with_creates_nothing(web_client_for, member, environment):
+    client = web_client_for(member)
+    form_id = open_add_form(client, environment)
+    # Another post of the same form is being answered right now: it has claimed the form.
+    counters.increment(f"apikeys:add-form:{form_id}", timeout=60)
+    data = {"name": "twice", "permission": "read-write", "expires": "never", "form_id": form_id}
+    response = client.post(f"/environments/{environment.pk}/api/keys/add/", data, follow=True)
+    assert not ApiKey.objects.exists()
+    assert "no new key was created" in page_messages(response)[0]
+
+
+def test_a_refused_create_leaves_the_form_usable(web_client_for, member, environment, monkeypatch):
+    client = web_client_for(member)
+    form_id = open_add_form(client, environment)
+    data = {"name": "ok", "permission": "read-write", "expires": "never", "form_id": form_id}
+
+    def refuse(**kwargs):
+        raise DomainError("This environment no longer exists.", code="not_found")
+
+    monkeypatch.setattr(services, "create_api_key", refuse)
+    refused = client.post(f"/environments/{environment.pk}/api/keys/add/", data)
+    assert "This environment no longer exists." in refused.content.decode()
+    monkeypatch.undo()
+    assert client.post(f"/environments/{environment.pk}/api/keys/add/", data).status_code == 200
+    assert ApiKey.objects.get().name == "ok"
 
 
 def test_a_made_up_form_id_creates_nothing(web_client_for, member, environment):
