@@ -12,7 +12,6 @@ from apikeys.models import REFUSALS, Action, ApiKey, Permission, State
 from common import counters
 from common.access import ACCESS_CONTROL_OFF
 from common.errors import DomainError
-from tests.support.auth import basic_auth
 
 pytestmark = pytest.mark.django_db
 
@@ -566,29 +565,7 @@ def test_key_posts_with_the_csrf_token_are_accepted(web_client_for, member, envi
     assert key.state == State.INACTIVE
 
 
-# --- The browsable API's 401 page and the API page's help ----------------------------------------
-
-
-def test_the_browsable_apis_401_page_asks_for_the_key_pair_and_links_the_dashboard_sign_in(web_client_for, environment):
-    url = f"/api/v1/environments/{environment.pk}/"
-    response = web_client_for().get(url, HTTP_ACCEPT="text/html")
-    assert response.status_code == 401
-    assert response["WWW-Authenticate"].startswith("Basic ")
-    html = response.content.decode()
-    assert "the <strong>access key</strong> as the username and the <strong>secret key</strong> as the password" in html
-    assert html.count(f'href="/accounts/login/?next={url}"') == 2
-    assert "/api/auth/login/" not in html
-
-
-def test_the_browsable_api_shows_no_key_pair_help_once_the_pair_is_given(web_client_for, environment, key_pair):
-    key, secret = key_pair
-    response = web_client_for().get(
-        f"/api/v1/environments/{environment.pk}/",
-        HTTP_ACCEPT="text/html",
-        HTTP_AUTHORIZATION=basic_auth(key.access_key, secret),
-    )
-    assert response.status_code == 200
-    assert "key-pair-help" not in response.content.decode()
+# --- The API page's help ----------------------------------------------------------------------
 
 
 def test_the_api_page_explains_rotating_a_key_in_order(web_client_for, owner, reader, environment):
