@@ -5,6 +5,7 @@ import secrets
 from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -19,6 +20,7 @@ from apikeys import forward_auth, selectors, services
 from apikeys.forms import ApiKeyCreateForm, ApiKeyEditForm
 from apikeys.models import Action
 from apikeys.serializers import key_actions, key_url
+from common import counters
 from common.actor import Actor
 from common.api.links import links_for
 from common.dashboard import dashboard_view, form_error, next_or
@@ -28,10 +30,17 @@ from environments.dashboard import load_environment, role_label
 from environments.serializers import environment_url
 
 # The session remembers which add-key forms were handed out, so a form is used at most once:
-# reloading the "API Key Created" page (a re-sent POST) never creates a second key. Only these
-# random form ids are stored, never anything about the key.
+# reloading the "API Key Created" page or a second click on Create (a re-sent POST) never creates
+# a second key. It also remembers which key each used form created (its id, nothing secret), so
+# that the repeated post can name that key: the browser shows only the last response, and the
+# secret of the first one is lost.
 FORM_IDS = "apikey_form_ids"
+USED_FORM_IDS = "apikey_used_form_ids"
 _FORM_IDS_KEPT = 10
+# Two posts of one form that reach the server at the same time both read a session in which the
+# form is unused: the first to count the form's claim in the cache (atomic on every backend)
+# creates the key, the other is answered as a repeat.
+_FORM_CLAIM_SECONDS = 600
 
 # The keys table: its filters by badge, the columns whose header sorts (with the order a first
 # click gives), how many keys a page holds, and the longest search kept.
@@ -231,14 +240,12 @@ def key_create(request, environment_id: int):
     else:
         form_id = request.POST.get("form_id", "")
         if form_id not in issued:
-            messages.warning(
-                request,
-                "That add-key form was already used, so no new key was created. "
-                "A secret key is shown only once; add a new key if you need another one.",
-            )
-            return redirect(_list_url(environment))
+            return _form_already_used(request, environment, form_id)
         form = ApiKeyCreateForm(request.POST)
         if form.is_valid():
+            claim = f"apikeys:add-form:{form_id}"
+            if counters.increment(claim, timeout=_FORM_CLAIM_SECONDS) > 1:
+                return _form_already_used(request, environment, form_id)
             try:
                 key, secret = services.create_api_key(
                     environment=environment,
@@ -249,9 +256,12 @@ def key_create(request, environment_id: int):
                     actor=Actor.of(request),
                 )
             except DomainError as exc:
+                cache.delete(claim)  # nothing was created: the corrected form may be sent again
                 form_error(form, exc, fields={"expires_at": "expires_on"})
             else:
                 request.session[FORM_IDS] = [other for other in issued if other != form_id]
+                used = [pair for pair in request.session.get(USED_FORM_IDS, []) if pair[0] != form_id]
+                request.session[USED_FORM_IDS] = [*used, [form_id, key.pk]][-_FORM_IDS_KEPT:]
                 key.environment = environment
                 response = render(
                     request,
@@ -263,6 +273,28 @@ def key_create(request, environment_id: int):
     return render(
         request, "apikeys/key_form.html", {"environment": environment, "form": form, "form_id": form_id, "tab": "api"}
     )
+
+
+def _form_already_used(request, environment, form_id: str):
+    """Answer a repeated add-key post: name the key the first post created, whose secret is gone."""
+    key_id = dict(request.session.get(USED_FORM_IDS, [])).get(form_id) if form_id else None
+    key = selectors.key_in_environment(environment=environment, key_id=key_id) if key_id else None
+    if key is None:
+        messages.warning(
+            request,
+            "That add-key form was already used, so no new key was created. "
+            "A secret key is shown only once; add a new key if you need another one.",
+        )
+        return redirect(_list_url(environment))
+    key.environment = environment
+    response = render(
+        request,
+        "apikeys/key_already_created.html",
+        {"environment": environment, "key": key, "can_deactivate": key.allows(Action.DEACTIVATE), "tab": "api"},
+        status=409,
+    )
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @require_http_methods(["GET", "POST"])

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from common.actor import Actor
 from common.audit.models import AuditAction
 from common.audit.refusals import settle_refusals
+from common.audit.sentences import describe
 from common.dashboard import dashboard_view, form_error
 from common.errors import DomainError
 from environments import selectors, services
@@ -214,5 +215,12 @@ def events(request, environment_id: int):
     return render(
         request,
         "environments/events.html",
-        {"environment": environment, "page": page, "action": action, "actions": AuditAction.choices, "tab": "events"},
+        {
+            "environment": environment,
+            "page": page,
+            "rows": describe(page.object_list),
+            "action": action,
+            "actions": AuditAction.choices,
+            "tab": "events",
+        },
     )

@@ -9,12 +9,14 @@ So an active key is never deleted, and no action that answered 200/204 is lost.
 """
 
 import itertools
+import re
 import threading
 from dataclasses import dataclass
 
 import pytest
 from django.db import OperationalError, connection, transaction
 from django.db.models.signals import pre_delete
+from django.test import Client
 from rest_framework.test import APIClient
 
 from apikeys import services as key_services
@@ -191,3 +193,48 @@ def test_key_activated_while_it_is_being_deleted_is_not_deleted_active(environme
 
     assert attempts == ["LockNotAvailable"]
     assert not ApiKey.objects.filter(pk=key.pk).exists()
+
+
+def _post_at_once(signed_in: Client, url: str, data: dict, count: int) -> list[int]:
+    """Post ``data`` ``count`` times at the same moment in the signed-in session; return the statuses."""
+    barrier = threading.Barrier(count)
+    statuses: list[int] = []
+    failures: list[BaseException] = []
+
+    def post():
+        client = Client(raise_request_exception=False)
+        client.cookies = signed_in.cookies
+        try:
+            barrier.wait(timeout=30)
+            statuses.append(client.post(url, data).status_code)
+        except BaseException as error:  # noqa: BLE001 - reported below
+            failures.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a request hung"
+    assert not failures, failures
+    return statuses
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_add_key_form_posted_many_times_at_once_creates_one_key(environment, owner):
+    """A double click without JavaScript, or a hurried script: posts of one form that all reach the server at once."""
+    engines.require_postgresql()
+    signed_in = Client()
+    signed_in.force_login(owner)
+    add_url = f"/environments/{environment.pk}/api/keys/add/"
+    for round_number in range(5):
+        page = signed_in.get(add_url).content.decode()
+        form_id = re.search(r'name="form_id" value="([^"]+)"', page).group(1)
+        data = {"name": f"twice-{round_number}", "permission": "read-write", "expires": "30", "form_id": form_id}
+        statuses = _post_at_once(signed_in, add_url, data, 6)
+        # One post created the key and showed its secret; every other one was answered as a repeat.
+        assert statuses.count(200) == 1, statuses
+        assert set(statuses) <= {200, 302, 409}, statuses
+        assert ApiKey.objects.filter(environment=environment, name=f"twice-{round_number}").count() == 1

@@ -10,7 +10,9 @@ from django.utils import timezone
 
 from apikeys import crypto, services
 from apikeys.models import REFUSALS, Action, ApiKey, Permission, State
+from common import counters
 from common.access import ACCESS_CONTROL_OFF
+from common.errors import DomainError
 
 pytestmark = pytest.mark.django_db
 
@@ -208,7 +210,7 @@ def test_creating_a_key_shows_the_pair_once_with_no_store(web_client_for, member
     assert f"curl -u {access_key}:{secret} {endpoint}" in html
     assert f"machine testserver login {access_key} password {secret}" in html
     assert "This is the only time it is shown" in html
-    assert f'href="/environments/{environment.pk}/api/">Close</a>' in html
+    assert f'href="/environments/{environment.pk}/api/" data-close-secret>Close</a>' in html
     # Never in the session, a log, a message or any later page.
     assert secret not in str(dict(client.session.items()))
     assert secret not in caplog.text
@@ -216,17 +218,111 @@ def test_creating_a_key_shows_the_pair_once_with_no_store(web_client_for, member
         assert secret not in client.get(url).content.decode()
 
 
-def test_sending_the_create_form_again_creates_nothing_and_shows_no_secret(web_client_for, member, environment):
+def test_sending_the_create_form_again_names_the_key_it_created_and_shows_no_secret(
+    web_client_for, member, environment
+):
     client = web_client_for(member)
     form_id = open_add_form(client, environment)
-    data = {"name": "once", "permission": "read-write", "expires": "never", "form_id": form_id}
+    data = {"name": "deploy-bot", "permission": "read-write", "expires": "never", "form_id": form_id}
     first = client.post(f"/environments/{environment.pk}/api/keys/add/", data)
     secret = shown_value(first.content.decode(), "secret-key")
+    key = ApiKey.objects.get(environment=environment)
+    again = client.post(f"/environments/{environment.pk}/api/keys/add/", data)
+    assert again.status_code == 409
+    assert again["Cache-Control"] == "no-store"
+    assert ApiKey.objects.filter(environment=environment).count() == 1
+    html = again.content.decode()
+    assert secret not in html
+    assert '<dd class="key-name">deploy-bot</dd>' in html
+    assert f'<code class="access-key">{key.access_key}</code>' in html
+    assert "Its secret key can no longer be shown." in html
+    assert f'action="/environments/{environment.pk}/api/keys/{key.pk}/deactivate/"' in html
+    assert f">Deactivate {key.access_key}</button>" in html
+
+
+def test_the_one_click_on_a_repeated_post_deactivates_the_key_and_leads_to_a_new_form(
+    web_client_for, member, environment
+):
+    client = web_client_for(member)
+    form_id = open_add_form(client, environment)
+    data = {"name": "deploy-bot", "permission": "read-write", "expires": "never", "form_id": form_id}
+    client.post(f"/environments/{environment.pk}/api/keys/add/", data)
+    key = ApiKey.objects.get(environment=environment)
+    html = client.post(f"/environments/{environment.pk}/api/keys/add/", data).content.decode()
+    next_url = re.search(r'name="next" value="([^"]+)"', html).group(1)
+    done = client.post(f"/environments/{environment.pk}/api/keys/{key.pk}/deactivate/", {"next": next_url}, follow=True)
+    key.refresh_from_db()
+    assert key.state == State.INACTIVE
+    assert done.redirect_chain == [(f"/environments/{environment.pk}/api/keys/add/", 302)]
+    # Once inactive, the same repeated post offers no deactivation, only a new key.
+    later = client.post(f"/environments/{environment.pk}/api/keys/add/", data).content.decode()
+    assert "This key is already inactive." in later
+    assert "/deactivate/" not in later
+
+
+def test_a_repeated_post_for_a_key_deleted_since_creates_nothing_and_says_so(web_client_for, member, environment):
+    client = web_client_for(member)
+    form_id = open_add_form(client, environment)
+    data = {"name": "gone", "permission": "read-write", "expires": "never", "form_id": form_id}
+    client.post(f"/environments/{environment.pk}/api/keys/add/", data)
+    ApiKey.objects.all().delete()
     again = client.post(f"/environments/{environment.pk}/api/keys/add/", data, follow=True)
     assert again.redirect_chain == [(f"/environments/{environment.pk}/api/", 302)]
-    assert ApiKey.objects.filter(environment=environment).count() == 1
-    assert secret not in again.content.decode()
+    assert not ApiKey.objects.exists()
     assert "no new key was created" in page_messages(again)[0]
+
+
+def test_a_used_form_id_of_another_session_reveals_nothing(web_client_for, member, owner, environment):
+    client = web_client_for(member)
+    form_id = open_add_form(client, environment)
+    data = {"name": "mine", "permission": "read-write", "expires": "never", "form_id": form_id}
+    client.post(f"/environments/{environment.pk}/api/keys/add/", data)
+    other = web_client_for(owner).post(f"/environments/{environment.pk}/api/keys/add/", data)
+    assert other.status_code == 302
+    assert ApiKey.objects.count() == 1
+
+
+def test_the_created_page_names_the_key_and_offers_the_netrc_line_a_download_and_a_close_prompt(
+    web_client_for, member, environment
+):
+    response = create_key(web_client_for(member), environment, name="deploy-bot", description="Deploys <b>prod</b>")
+    html = response.content.decode()
+    assert '<dd class="key-name">deploy-bot</dd>' in html
+    assert '<dd class="key-description">Deploys &lt;b&gt;prod&lt;/b&gt;</dd>' in html
+    key = ApiKey.objects.get()
+    # The download button carries no secret: the browser builds the file from the page's text.
+    button = re.search(r"<button[^>]*data-download-key[^>]*>", html).group(0)
+    assert f'data-filename="envkeys-{key.access_key}.txt"' in button
+    assert shown_value(html, "secret-key") not in button
+    assert 'id="netrc-line"' in html
+    assert '<h2 id="unsaved-title">Have you saved the secret key?</h2>' in html
+
+
+def test_a_post_of_a_form_another_request_is_creating_with_creates_nothing(web_client_for, member, environment):
+    client = web_client_for(member)
+    form_id = open_add_form(client, environment)
+    # Another post of the same form is being answered right now: it has claimed the form.
+    counters.increment(f"apikeys:add-form:{form_id}", timeout=60)
+    data = {"name": "twice", "permission": "read-write", "expires": "never", "form_id": form_id}
+    response = client.post(f"/environments/{environment.pk}/api/keys/add/", data, follow=True)
+    assert not ApiKey.objects.exists()
+    assert "no new key was created" in page_messages(response)[0]
+
+
+def test_a_refused_create_leaves_the_form_usable(web_client_for, member, environment, monkeypatch):
+    client = web_client_for(member)
+    form_id = open_add_form(client, environment)
+    data = {"name": "ok", "permission": "read-write", "expires": "never", "form_id": form_id}
+
+    def refuse(**kwargs):
+        raise DomainError("This environment no longer exists.", code="not_found")
+
+    monkeypatch.setattr(services, "create_api_key", refuse)
+    refused = client.post(f"/environments/{environment.pk}/api/keys/add/", data)
+    assert "This environment no longer exists." in refused.content.decode()
+    monkeypatch.undo()
+    assert client.post(f"/environments/{environment.pk}/api/keys/add/", data).status_code == 200
+    assert ApiKey.objects.get().name == "ok"
 
 
 def test_a_made_up_form_id_creates_nothing(web_client_for, member, environment):
@@ -249,6 +345,32 @@ def test_a_read_only_key_with_an_expiry_date(web_client_for, member, environment
     assert key.expires_at == datetime.datetime(2999, 12, 31, tzinfo=datetime.UTC)
 
 
+def test_the_add_form_offers_expiry_presets_with_30_days_preselected(web_client_for, member, environment, clock):
+    html = web_client_for(member).get(f"/environments/{environment.pk}/api/keys/add/").content.decode()
+    choices = re.findall(r'<input type="radio" name="expires" value="([^"]+)"[^>]*?( checked)?>', html)
+    assert choices == [("7", ""), ("30", " checked"), ("90", ""), ("date", ""), ("never", "")]
+    in_30_days = timezone.localdate() + datetime.timedelta(days=30)
+    assert f"30 days ({in_30_days:%b} {in_30_days.day}, {in_30_days.year})" in html
+    assert '<strong class="env-callout-name">production</strong>' in html
+
+
+@pytest.mark.parametrize("days", [7, 30, 90])
+def test_an_expiry_preset_expires_the_key_that_many_days_from_now(web_client_for, member, environment, clock, days):
+    assert create_key(web_client_for(member), environment, expires=str(days)).status_code == 200
+    assert ApiKey.objects.get(environment=environment).expires_at == clock.now + datetime.timedelta(days=days)
+
+
+def test_a_preset_ignores_the_expiry_date_field(web_client_for, member, environment, clock):
+    assert create_key(web_client_for(member), environment, expires="7", expires_on="2001-01-01").status_code == 200
+    assert ApiKey.objects.get(environment=environment).expires_at == clock.now + datetime.timedelta(days=7)
+
+
+def test_a_form_sent_without_an_expiry_choice_is_refused(web_client_for, member, environment):
+    response = create_key(web_client_for(member), environment, expires="")
+    assert "This field is required." in response.context["form"].errors["expires"]
+    assert not ApiKey.objects.exists()
+
+
 def test_an_expiry_date_is_ignored_for_a_key_that_never_expires(web_client_for, member, environment):
     assert create_key(web_client_for(member), environment, expires="never", expires_on="2999-12-31").status_code == 200
     assert ApiKey.objects.get(environment=environment).expires_at is None
@@ -261,6 +383,7 @@ def test_an_expiry_date_is_ignored_for_a_key_that_never_expires(web_client_for, 
         pytest.param({"expires": "date", "expires_on": "2001-01-01"}, "expires_on", "must be in the future", id="past"),
         pytest.param({"expires": "date", "expires_on": "31/12/2999"}, "expires_on", "valid date", id="bad-date"),
         pytest.param({"permission": "admin"}, "permission", "Select a valid choice", id="unknown-permission"),
+        pytest.param({"expires": "365"}, "expires", "Select a valid choice", id="unknown-preset"),
         pytest.param({"name": "n" * 101}, "name", "at most 100 characters", id="long-name"),
     ],
 )
@@ -461,3 +584,18 @@ def test_the_api_page_shows_the_proxy_configurations_filled_in_with_the_authoriz
     assert "forward_auth http://testserver {" in page
     assert f"uri /api/v1/environments/{environment.pk}/authorize/" in page
     assert html.escape(f'address: "{authorize_url}"') in page
+
+
+# --- The API page's help ----------------------------------------------------------------------
+
+
+def test_the_api_page_explains_rotating_a_key_in_order(web_client_for, owner, reader, environment):
+    html = web_client_for(owner).get(f"/environments/{environment.pk}/api/").content.decode()
+    steps = re.search(r'<details class="howto" id="rotating-a-key">(.*?)</details>', html, re.S).group(1)
+    order = ["Add the new key", "Switch the client", "Last used", "Deactivate the old key", "Delete the old key"]
+    assert [steps.index(step) for step in order] == sorted(steps.index(step) for step in order)
+    assert f'href="/environments/{environment.pk}/api/keys/add/"' in steps
+    # A read-only member is not offered a link to a form they may not use.
+    reader_html = web_client_for(reader).get(f"/environments/{environment.pk}/api/").content.decode()
+    assert "Rotating a key" in reader_html
+    assert f'href="/environments/{environment.pk}/api/keys/add/"' not in reader_html

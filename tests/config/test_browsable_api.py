@@ -41,12 +41,12 @@ def test_signing_in_through_the_login_link_opens_the_api(owner, environment):
     assert client.get("/api/v1/", **HTML).status_code == 401
 
 
-def test_without_a_session_the_page_challenges_for_a_key_and_offers_a_login_link():
+def test_without_a_session_the_page_challenges_for_a_key_and_offers_the_dashboard_sign_in():
     response = Client().get("/api/v1/", **HTML)
 
     assert response.status_code == 401
     assert response["WWW-Authenticate"].startswith('Basic realm="envkeys"')
-    assert "/api/auth/login/" in response.content.decode()
+    assert 'href="/accounts/login/?next=/api/v1/"' in response.content.decode()
 
 
 def test_a_key_browses_its_environment_as_html(key_pair, environment):
@@ -80,3 +80,25 @@ def test_a_session_post_needs_the_csrf_token(owner, environment):
     assert response.status_code == 403
     assert response.json()["code"] == "permission_denied"
     assert "CSRF" in response.json()["detail"]
+
+
+def test_the_browsable_apis_401_page_asks_for_the_key_pair_and_links_the_dashboard_sign_in(environment):
+    url = f"/api/v1/environments/{environment.pk}/"
+    response = Client().get(url, HTTP_ACCEPT="text/html")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Basic ")
+    html = response.content.decode()
+    assert "the <strong>access key</strong> as the username and the <strong>secret key</strong> as the password" in html
+    assert html.count(f'href="/accounts/login/?next={url}"') == 2
+    assert "/api/auth/login/" not in html
+
+
+def test_the_browsable_api_shows_no_key_pair_help_once_the_pair_is_given(environment, key_pair):
+    key, secret = key_pair
+    response = Client().get(
+        f"/api/v1/environments/{environment.pk}/",
+        HTTP_ACCEPT="text/html",
+        HTTP_AUTHORIZATION=basic_auth(key.access_key, secret),
+    )
+    assert response.status_code == 200
+    assert "key-pair-help" not in response.content.decode()

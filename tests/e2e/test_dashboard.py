@@ -97,14 +97,15 @@ def test_the_seed_page_story(page, live_server, django_user_model, shoot):
     assert status_with_key(endpoint, access_key, secret) == 200
 
     # Close. Going back finds nothing cached (no-store), and sending the form again creates no key
-    # and shows no secret.
+    # and shows no secret: it names the key the form created.
     page.get_by_role("link", name="Close").click()
     expect(page.locator("tr.key-row", has_text=access_key).locator(".badge")).to_have_text("Active")
     with pytest.raises(PlaywrightError, match="ERR_CACHE_MISS"):
         page.go_back()
     expect(page.locator("body")).not_to_contain_text(secret)
     page.reload()
-    expect(page.get_by_role("alert")).to_contain_text("no new key was created")
+    expect(page.get_by_role("alert")).to_contain_text("Its secret key can no longer be shown.")
+    expect(page.locator("code.access-key")).to_have_text(access_key)
     assert secret not in page.content()
     assert ApiKey.objects.filter(environment=production).count() == 3
     page.goto(f"/environments/{production.pk}/api/")
@@ -230,8 +231,8 @@ def test_the_audit_log_tab_lists_events_and_fits_a_phone_screen(page, django_use
 
     rows = page.locator("table.events tbody tr")
     expect(rows).to_have_count(4)
-    expect(rows.first).to_contain_text("API key deactivated")
-    expect(rows.first).to_contain_text("state: active → inactive")
+    expect(rows.first).to_contain_text(f"olivia deactivated key ci-old ({key.access_key})")
+    expect(rows.first).to_contain_text("State: Active → Inactive")
     shoot(page, "audit-log")
 
     # Like every other page, the log fits a phone's width: no sideways scrolling.

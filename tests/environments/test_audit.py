@@ -2,6 +2,7 @@
 
 import datetime
 import json
+import re
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
@@ -17,6 +18,7 @@ from apikeys.models import ApiKey, Permission, State
 from common.actor import Actor
 from common.audit import records as audit
 from common.audit import refusals as summaries
+from common.audit import sentences as audit_sentences
 from common.audit.models import ActorType, AuditAction, AuditEvent
 from common.errors import DomainError
 from environments import services as environment_services
@@ -623,8 +625,9 @@ def test_the_page_lists_events_newest_first(client, member, environment, owner):
     html = response.content.decode()
     assert '<h1 class="env-name">production</h1>' in html
     assert 'aria-current="page">Audit log</a>' in html
-    assert "description: Live systems → Edited" in html
-    assert "olivia (user #" in html
+    assert "<li>Description: Live systems → Edited</li>" in html
+    assert "<strong>olivia</strong> edited environment <strong>production</strong>" in html
+    assert "<title>Audit log · production · envkeys</title>" in html
 
 
 def test_the_page_shows_refusal_summaries_with_their_full_count(
@@ -635,9 +638,69 @@ def test_the_page_shows_refusal_summaries_with_their_full_count(
         refuse(api_client, key.access_key, crypto.generate_secret_key(), environment.pk)
     client.force_login(member)
     html = client.get(page_url(environment.pk), {"action": "auth.refused"}).content.decode()
-    assert "4 refused (authentication_failed)" in html
-    assert f"<code>{key.access_key}</code>" in html
-    assert ADDRESS in html
+    assert (
+        f'4 refused attempts with key <strong class="key-name">deploy</strong> (<code>{key.access_key}</code>) '
+        f"from <strong>{ADDRESS}</strong>: wrong secret key"
+    ) in html
+    assert "anonymous" not in html.lower()
+
+
+def sentences(client, environment) -> list[str]:
+    """Return the page's sentences, newest first, as text."""
+    html = client.get(page_url(environment.pk)).content.decode()
+    cells = re.findall(r'<td data-label="What happened" class="event-sentence"><span>(.*?)</span></td>', html, re.S)
+    return [re.sub(r"<[^>]+>", "", cell).strip() for cell in cells]
+
+
+def test_the_page_reads_like_sentences_naming_keys_by_the_name_they_had_then(client, owner, environment, outsider):
+    by_owner = Actor(owner, ADDRESS)
+    key, _ = key_services.create_api_key(environment=environment, name="deploy-bot", actor=by_owner)
+    key_services.deactivate_api_key(key=key, actor=by_owner)
+    key_services.update_api_key(key=key, name="deploy-old", actor=by_owner)
+    key_services.delete_api_key(key=key, actor=by_owner)
+    environment_services.add_member(environment=environment, username=outsider.username, role=Role.READ_ONLY)
+    client.force_login(owner)
+    assert sentences(client, environment)[:5] == [
+        "The system (a management command) added oscar as Read-only",
+        f"olivia deleted key deploy-old ({key.access_key})",
+        f"olivia edited key deploy-old ({key.access_key})",
+        f"olivia deactivated key deploy-bot ({key.access_key})",
+        f"olivia created key deploy-bot ({key.access_key})",
+    ]
+
+
+def test_field_changes_are_labelled_as_on_the_forms(client, owner, environment, clock):
+    expires = clock.now + datetime.timedelta(days=30)
+    key, _ = key_services.create_api_key(
+        environment=environment, name="ci", permission=Permission.READ_ONLY, expires_at=expires, actor=Actor(owner)
+    )
+    key_services.deactivate_api_key(key=key, actor=Actor(owner))
+    client.force_login(owner)
+    html = client.get(page_url(environment.pk)).content.decode()
+    assert "<li>State: Active → Inactive</li>" in html
+    assert "<li>Permission: Read-only</li>" in html
+    assert f"<li>Expires: {expires:%Y-%m-%d %H:%M} UTC</li>" in html
+    assert "<li>Name: ci</li>" in html
+    assert "<li>Description: (empty)</li>" not in html
+    assert "expires_at" not in html and "permission:" not in html
+
+
+def test_names_typed_by_users_are_escaped_in_the_sentences(client, owner, environment):
+    key_services.create_api_key(environment=environment, name="<script>x</script>", actor=Actor(owner))
+    client.force_login(owner)
+    html = client.get(page_url(environment.pk)).content.decode()
+    assert "<script>x</script>" not in html
+    assert "&lt;script&gt;x&lt;/script&gt;" in html
+
+
+def test_the_sentences_cost_one_query_whatever_the_page_length(client, owner, environment, django_assert_num_queries):
+    client.force_login(owner)
+    for count in (1, 12):
+        for index in range(count):
+            key_services.create_api_key(environment=environment, name=f"k{count}-{index}", actor=Actor(owner))
+        events = list(AuditEvent.objects.filter(environment=environment))
+        with django_assert_num_queries(1):
+            audit_sentences.describe(events)
 
 
 def test_the_page_filters_by_action_and_ignores_unknown_actions(client, member, environment):
@@ -698,3 +761,19 @@ def test_superusers_read_every_event_in_the_admin_but_cannot_change_any(
     assert client.post(f"/admin/audit/auditevent/{orphan.pk}/change/", {"count": 0}).status_code == 403
     orphan.refresh_from_db()
     assert orphan.count == 3
+
+
+def test_the_page_says_where_a_request_refused_at_a_proxy_was_going(client, owner, environment, key_pair, clock):
+    key, _ = key_pair
+    forwarded = {"HTTP_X_FORWARDED_HOST": "reports.example.com", "HTTP_X_FORWARDED_URI": "/daily?token=x"}
+    client.get(
+        f"/api/v1/environments/{environment.pk}/authorize/",
+        HTTP_AUTHORIZATION=basic_auth(key.access_key, "wrong"),
+        **forwarded,
+    )
+    client.force_login(owner)
+
+    page = client.get(page_url(environment.pk), {"action": "auth.refused"}).content.decode()
+
+    assert "wrong secret key, going to <code>reports.example.com/daily</code>" in page
+    assert "token=x" not in page
