@@ -119,13 +119,17 @@ if _is_redis:
     for _name in ("key_prefix", "timeout", "version"):
         if _name in CACHES["default"]:
             CACHES["default"][_name.upper()] = CACHES["default"].pop(_name)
-    # An unreachable Redis fails fast (seconds) instead of holding the request.
-    _socket_timeout = env.float("CACHE_SOCKET_TIMEOUT", default=2.0)
+    # A stopped or hung Redis costs a request at most about this long (seconds): the counters then
+    # fail open (common.counters), so a Redis outage costs only the counting.
+    _socket_timeout = env.float("CACHE_SOCKET_TIMEOUT", default=0.1)
     CACHES["default"]["OPTIONS"] = {
         "socket_connect_timeout": _socket_timeout,
         "socket_timeout": _socket_timeout,
         **CACHES["default"].get("OPTIONS", {}),
     }
+# After a cache error, each process counts nothing for this many seconds before it tries the cache
+# again (common.counters): a hung Redis then costs one request per interval one socket timeout.
+CACHE_RETRY_INTERVAL = env.float("CACHE_RETRY_INTERVAL", default=5.0)
 
 # --- Production / HTTPS -----------------------------------------------------------------------
 # SECRET_KEY (required when DEBUG is off), DEBUG and ALLOWED_HOSTS are read under "Core" above.
