@@ -94,6 +94,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
     )
+    # Django's backend, with a health check of a kept connection that gives up after 1 s: a server
+    # that accepts TCP and never answers is then answered 503 whatever the connection's age.
+    DATABASES["default"]["ENGINE"] = "common.postgresql"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers go on while a writer commits; the timeout bounds how long a writer waits.
     DATABASES["default"].setdefault("OPTIONS", {}).update(

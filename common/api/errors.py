@@ -116,11 +116,7 @@ def exception_handler(exc, context):
 
     if isinstance(exc, (OperationalError, InterfaceError)):
         logger.error("Database unavailable while serving %s", context["request"].path, exc_info=exc)
-        return Response(
-            _error("database_unavailable", DATABASE_UNAVAILABLE),
-            status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            headers={"Retry-After": DATABASE_RETRY_AFTER},
-        )
+        return database_unavailable(context["request"])
     if isinstance(exc, DatabaseError):
         logger.error("Database error while serving %s", context["request"].path, exc_info=exc)
     else:
@@ -184,6 +180,8 @@ def _is_endpoint(path: str) -> bool:
 
 def database_unavailable(request):
     """Answer 503 because the database cannot be reached: JSON under /api/, a plain page elsewhere.
+
+    Every such answer, from an API view or from anywhere else (``handler500``), is made here.
 
     The page renders no template: templates may ask for the signed-in user, which needs the database.
     """
