@@ -54,6 +54,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything reads a body: 411 for a chunked body, 413 for one over the size limit.
+    "common.request_bodies.RequestBodyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -160,6 +162,9 @@ X_FRAME_OPTIONS = "DENY"
 # The largest request body accepted (bytes): the biggest valid API payload is a few KB, so this
 # refuses (413) bodies that could only be abuse before they are parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=64 * 1024)
+# No file uploads anywhere: a multipart body's file part is refused (400) before it is read. The
+# browsable API's forms still post multipart, with fields only.
+DATA_UPLOAD_MAX_NUMBER_FILES = 0
 
 # --- Authentication ---------------------------------------------------------------------------
 
