@@ -96,9 +96,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
     )
-    # Django's backend, with a health check of a kept connection that gives up after 1 s: a server
-    # that accepts TCP and never answers is then answered 503 whatever the connection's age.
-    DATABASES["default"]["ENGINE"] = "common.postgresql"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers go on while a writer commits; the timeout bounds how long a writer waits.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -132,9 +129,18 @@ if _is_redis:
         "socket_timeout": _socket_timeout,
         **CACHES["default"].get("OPTIONS", {}),
     }
+
+# Faults and edges: what a frozen database, a cache outage and unreadable bodies cost.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, with a health check of a kept connection that gives up after 1 s: a server
+    # that accepts TCP and never answers is then answered 503 whatever the connection's age.
+    DATABASES["default"]["ENGINE"] = "common.postgresql"
 # After a cache error, each process counts nothing for this many seconds before it tries the cache
 # again (common.counters): a hung Redis then costs one request per interval one socket timeout.
 CACHE_RETRY_INTERVAL = env.float("CACHE_RETRY_INTERVAL", default=5.0)
+# No file uploads anywhere: a multipart body's file part is refused (400) before it is read. The
+# browsable API's forms still post multipart, with fields only.
+DATA_UPLOAD_MAX_NUMBER_FILES = 0
 
 # --- Production / HTTPS -----------------------------------------------------------------------
 # SECRET_KEY (required when DEBUG is off), DEBUG and ALLOWED_HOSTS are read under "Core" above.
@@ -162,9 +168,6 @@ X_FRAME_OPTIONS = "DENY"
 # The largest request body accepted (bytes): the biggest valid API payload is a few KB, so this
 # refuses (413) bodies that could only be abuse before they are parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=64 * 1024)
-# No file uploads anywhere: a multipart body's file part is refused (400) before it is read. The
-# browsable API's forms still post multipart, with fields only.
-DATA_UPLOAD_MAX_NUMBER_FILES = 0
 
 # --- Authentication ---------------------------------------------------------------------------
 
