@@ -192,6 +192,8 @@ def app_servers(transactional_db, server_factory):
     shared = {
         "DATABASE_URL": engines.database_url(),
         "CACHE_URL": engines.cache_url(),
+        # The shared Redis is never down on purpose: on a loaded machine, give it time.
+        "CACHE_SOCKET_TIMEOUT": "5",
         "SECRET_KEY": settings.SECRET_KEY,
     }
 

@@ -166,7 +166,13 @@ def server_on_own_redis(app_servers, redis_server):
 
     def start(**env):
         (server,) = app_servers(
-            1, CACHE_URL=redis_server.url, AUTH_FAILURE_RATE_PER_ADDRESS="3/min", AUTH_FAILURE_RATE_PER_KEY="", **env
+            1,
+            CACHE_URL=redis_server.url,
+            # The production default (tests/test_deploy.py checks it), which app_servers raises.
+            CACHE_SOCKET_TIMEOUT="0.1",
+            AUTH_FAILURE_RATE_PER_ADDRESS="3/min",
+            AUTH_FAILURE_RATE_PER_KEY="",
+            **env,
         )
         return server
 

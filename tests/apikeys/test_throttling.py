@@ -104,9 +104,7 @@ class CacheCalls:
         return getattr(self._cache, name)
 
 
-def test_a_successful_request_from_an_address_that_has_not_failed_does_no_cache_io(
-    limits, use_key, guess, monkeypatch
-):
+def test_a_successful_request_from_an_address_that_has_not_failed_does_no_cache_io(limits, use_key, guess, monkeypatch):
     guess()  # another address has failed: its counts must not be read for this one
     cache = CacheCalls(counters.cache)
     monkeypatch.setattr(counters, "cache", cache)
