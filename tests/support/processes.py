@@ -162,8 +162,16 @@ class PostgreSQLServer(PausableProcess):
         super().pause()
 
     def _children(self) -> list[int]:
-        result = subprocess.run(["pgrep", "-P", str(self.postmaster_pid)], capture_output=True, text=True)
-        return [int(pid) for pid in result.stdout.split()]
+        children = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                # "pid (name) state ppid ...": the name may hold spaces, so split after its ")".
+                fields = stat.read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.postmaster_pid:
+                children.append(int(stat.parent.name))
+        return children
 
     def stop(self) -> None:
         """Stop the server at once (resuming it first if paused)."""
