@@ -175,9 +175,9 @@ def test_real_server_answers_503_when_postgresql_is_unreachable(server_factory, 
     assert b"Service unavailable" in page.body
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def own_postgresql():
-    """A PostgreSQL server of this test's own, migrated, with one environment and key: ``(server, key pair, id)``."""
+    """A PostgreSQL server of these tests' own, migrated, with one environment and key: ``(server, key pair, id)``."""
     engines.require_postgresql()
     directory = server_directory()
     server = PostgreSQLServer(directory)
