@@ -3,7 +3,6 @@
 from django.conf import settings
 from django.urls import include, path
 from drf_spectacular.utils import extend_schema, inline_serializer
-from drf_spectacular.views import SpectacularAPIView
 from rest_framework import routers, serializers
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
@@ -12,6 +11,7 @@ from rest_framework.views import APIView
 from apikeys.api import ApiKeyViewSet, AuthorizeView
 from common.access import ACCESS_CONTROL_OFF
 from common.actor import api_key_of
+from common.api.schema_view import SchemaView
 from environments.api import AuditEventViewSet, EnvironmentViewSet, MembershipViewSet
 from environments.serializers import environment_url
 
@@ -54,7 +54,7 @@ router.register(r"environments/(?P<environment_pk>[0-9]+)/events", AuditEventVie
 app_name = "api"
 urlpatterns = [
     path("", ApiRoot.as_view(), name="root"),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("schema/", SchemaView.as_view(), name="schema"),
     # Forward authentication for reverse proxies (docs/forward-auth.md).
     path("authorize/", AuthorizeView.as_view(), name="authorize"),
     path("environments/<int:environment_pk>/authorize/", AuthorizeView.as_view(), name="environment-authorize"),

@@ -54,6 +54,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything reads a body: 411 for a chunked body, 413 for one over the size limit.
+    "common.request_bodies.RequestBodyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -119,13 +121,26 @@ if _is_redis:
     for _name in ("key_prefix", "timeout", "version"):
         if _name in CACHES["default"]:
             CACHES["default"][_name.upper()] = CACHES["default"].pop(_name)
-    # An unreachable Redis fails fast (seconds) instead of holding the request.
-    _socket_timeout = env.float("CACHE_SOCKET_TIMEOUT", default=2.0)
+    # A stopped or hung Redis costs a request at most about this long (seconds): the counters then
+    # fail open (common.counters), so a Redis outage costs only the counting.
+    _socket_timeout = env.float("CACHE_SOCKET_TIMEOUT", default=0.1)
     CACHES["default"]["OPTIONS"] = {
         "socket_connect_timeout": _socket_timeout,
         "socket_timeout": _socket_timeout,
         **CACHES["default"].get("OPTIONS", {}),
     }
+
+# Faults and edges: what a frozen database, a cache outage and unreadable bodies cost.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, with a health check of a kept connection that gives up after 1 s: a server
+    # that accepts TCP and never answers is then answered 503 whatever the connection's age.
+    DATABASES["default"]["ENGINE"] = "common.postgresql"
+# After a cache error, each process counts nothing for this many seconds before it tries the cache
+# again (common.counters): a hung Redis then costs one request per interval one socket timeout.
+CACHE_RETRY_INTERVAL = env.float("CACHE_RETRY_INTERVAL", default=5.0)
+# No file uploads anywhere: a multipart body's file part is refused (400) before it is read. The
+# browsable API's forms still post multipart, with fields only.
+DATA_UPLOAD_MAX_NUMBER_FILES = 0
 
 # --- Production / HTTPS -----------------------------------------------------------------------
 # SECRET_KEY (required when DEBUG is off), DEBUG and ALLOWED_HOSTS are read under "Core" above.

@@ -85,6 +85,12 @@ class EnvironmentViewSet(ActorMixin, viewsets.ModelViewSet):
         self.check_object_permissions(self.request, environment)
         return environment
 
+    def options(self, request, *args, **kwargs):
+        """Describe the endpoint; an environment the actor may not see is a 404, as for every other method."""
+        if "pk" in kwargs:
+            self.get_object()
+        return super().options(request, *args, **kwargs)
+
     def perform_create(self, serializer):
         serializer.instance = services.create_environment(
             owner=self.actor.user, actor=self.actor, **serializer.validated_data

@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 
 from apikeys import services as key_services
 from apikeys.limits import recently_failed
+from common import counters
 from environments import services as environment_services
 from environments.models import Role
 from tests.support import engines
@@ -25,9 +26,11 @@ from tests.support.servers import start_app_server, stop_app_servers
 def _fresh_failure_counts():
     """Start every test with no failed-authentication counts in this process's memory.
 
-    The counters in the cache go with the cache (``_empty_cache``).
+    The counters in the cache go with the cache (``_empty_cache``); a cache failure seen by an
+    earlier test is forgotten too.
     """
     recently_failed.clear()
+    counters.reset()
 
 
 @pytest.fixture
@@ -189,6 +192,8 @@ def app_servers(transactional_db, server_factory):
     shared = {
         "DATABASE_URL": engines.database_url(),
         "CACHE_URL": engines.cache_url(),
+        # The shared Redis is never down on purpose: on a loaded machine, give it time.
+        "CACHE_SOCKET_TIMEOUT": "5",
         "SECRET_KEY": settings.SECRET_KEY,
     }
 

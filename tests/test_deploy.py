@@ -80,7 +80,7 @@ def test_documented_production_settings_are_read_with_their_types():
         "CSRF_COOKIE_SECURE": True,
         "SECURE_SSL_REDIRECT": True,
         "SECURE_HSTS_SECONDS": 31536000,
-        "ENGINE": "django.db.backends.postgresql",
+        "ENGINE": "common.postgresql",
         "connect_timeout": 5,
         "CACHE_BACKEND": "django.core.cache.backends.redis.RedisCache",
     }
@@ -109,5 +109,5 @@ def test_cache_url_options_reach_djangos_own_redis_backend():
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": "redis://cache.internal:6379/2",
         "KEY_PREFIX": "envkeys",
-        "OPTIONS": {"socket_connect_timeout": 2.0, "socket_timeout": 1},
+        "OPTIONS": {"socket_connect_timeout": 0.1, "socket_timeout": 1},
     }

@@ -7,12 +7,14 @@ errors add ``errors`` (field -> messages). ``code`` is stable and meant for scri
 import logging
 import sys
 from collections.abc import Mapping
+from http import HTTPStatus
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFilesSent
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.urls import Resolver404, resolve
+from django.utils.html import escape
 from django.views import csrf, defaults
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
@@ -39,6 +41,7 @@ DOMAIN_STATUS = {
     "permission_denied": status.HTTP_403_FORBIDDEN,
 }
 
+FILES_REFUSED = "File uploads are not accepted: send JSON or form fields."
 DATABASE_UNAVAILABLE = "The database is unavailable; try again shortly."
 DATABASE_RETRY_AFTER = "5"
 
@@ -86,6 +89,8 @@ def exception_handler(exc, context):
         exc = exceptions.PermissionDenied()
     elif isinstance(exc, RequestDataTooBig):
         exc = RequestTooLarge()
+    elif isinstance(exc, TooManyFilesSent):
+        exc = exceptions.ParseError(FILES_REFUSED, code="file_upload_refused")
     elif isinstance(exc, SuspiciousOperation):
         exc = exceptions.ParseError("Bad request.", code="bad_request")
 
@@ -120,11 +125,7 @@ def exception_handler(exc, context):
 
     if isinstance(exc, (OperationalError, InterfaceError)):
         logger.error("Database unavailable while serving %s", context["request"].path, exc_info=exc)
-        return Response(
-            _error("database_unavailable", DATABASE_UNAVAILABLE),
-            status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            headers={"Retry-After": DATABASE_RETRY_AFTER},
-        )
+        return database_unavailable(context["request"])
     if isinstance(exc, DatabaseError):
         logger.error("Database error while serving %s", context["request"].path, exc_info=exc)
     else:
@@ -139,6 +140,8 @@ def _is_api(request) -> bool:
 def handler400(request, exception=None):
     """Answer a bad request: JSON under /api/, the dashboard's page elsewhere."""
     if _is_api(request):
+        if isinstance(exception, TooManyFilesSent):
+            return JsonResponse(_error("file_upload_refused", FILES_REFUSED), status=400)
         return JsonResponse(_error("bad_request", "Bad request."), status=400)
     return defaults.bad_request(request, exception)
 
@@ -189,6 +192,8 @@ def _is_endpoint(path: str) -> bool:
 def database_unavailable(request):
     """Answer 503 because the database cannot be reached: JSON under /api/, a plain page elsewhere.
 
+    Every such answer, from an API view or from anywhere else (``handler500``), is made here.
+
     The page renders no template: templates may ask for the signed-in user, which needs the database.
     """
     if _is_api(request):
@@ -201,6 +206,18 @@ def database_unavailable(request):
         )
     response["Retry-After"] = DATABASE_RETRY_AFTER
     return response
+
+
+def request_refused(request, *, status: int, code: str, detail: str):
+    """Answer a request refused before any view ran: JSON under /api/, a plain page elsewhere."""
+    if _is_api(request):
+        return JsonResponse(_error(code, detail), status=status)
+    title = escape(HTTPStatus(status).phrase)
+    return HttpResponse(
+        f"<!doctype html><html><head><title>{title}</title></head><body>"
+        f"<h1>{title}</h1><p>{escape(detail)}</p></body></html>",
+        status=status,
+    )
 
 
 def handler500(request):

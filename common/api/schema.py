@@ -29,6 +29,7 @@ _ANY_ERRORS = {
     503: "The database is unavailable: try again shortly.",
 }
 _BODY_ERRORS = {
+    411: "The request body was sent chunked, without a Content-Length.",
     413: "The request body is too large.",
     415: "The request body is not JSON (or a form).",
 }

@@ -13,7 +13,6 @@ import datetime
 import hashlib
 import logging
 
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -79,16 +78,21 @@ def _count(*, access_key: str, address: str, reason: str, find_environment, forw
     minute = int(now.timestamp()) // BUCKET_SECONDS
     bucket = _bucket_id(access_key, address, reason, minute)
     count = counters.increment(_counter(bucket), timeout=_BUCKET_TTL)
+    if count == 0:
+        # The cache is unavailable (common.counters has said so): nothing can be counted.
+        return
     if access_key and count == 1:
         keys_tried = counters.increment(f"audit:refused-keys:{_digest(address)}:{minute}", timeout=_BUCKET_TTL)
         if keys_tried > KEYS_PER_ADDRESS:
-            cache.set(_counter(bucket), _FOLDED, timeout=_BUCKET_TTL)
+            counters.put(_counter(bucket), _FOLDED, timeout=_BUCKET_TTL)
             count = _FOLDED
     if count <= 0:
         # This address is guessing access keys: count on its one keyless bucket instead.
         access_key, find_environment = "", _no_environment
         bucket = _bucket_id(access_key, address, reason, minute)
         count = counters.increment(_counter(bucket), timeout=_BUCKET_TTL)
+        if count == 0:
+            return
     if count == 1:
         _settle(access_key=access_key, address=address, reason=reason, minute=minute)
         environment = find_environment()
@@ -109,7 +113,7 @@ def _count(*, access_key: str, address: str, reason: str, find_environment, forw
 def _settle(*, access_key: str, address: str, reason: str, minute: int) -> None:
     """Write the final counts of the previous minute's buckets of this key and of this address."""
     buckets = {_bucket_id(scope_key, address, reason, minute - 1) for scope_key in (access_key, "")}
-    counts = cache.get_many([_counter(bucket) for bucket in buckets])
+    counts = counters.read_many([_counter(bucket) for bucket in buckets])
     for bucket in buckets:
         count = counts.get(_counter(bucket))
         if count is not None and count > 1:
@@ -132,7 +136,7 @@ def settle_refusals(*, environment=None) -> None:
         rows = dict(recent.values_list("bucket", "count"))
         if not rows:
             return
-        counts = cache.get_many([_counter(bucket) for bucket in rows])
+        counts = counters.read_many([_counter(bucket) for bucket in rows])
         for bucket, count in rows.items():
             cached = counts.get(_counter(bucket))
             if cached is not None and cached > count:

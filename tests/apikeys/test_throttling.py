@@ -89,15 +89,38 @@ def test_over_the_limit_no_secret_is_checked_even_a_right_one(
     assert response.json()["code"] == "throttled"
 
 
-def test_a_successful_request_does_no_cache_io(limits, use_key, guess, monkeypatch):
+class CacheCalls:
+    """Stands in for the cache in ``common.counters`` and records what is asked of it.
+
+    It records rather than raises: the counters fail open, so a raised error would go unnoticed.
+    """
+
+    def __init__(self, cache):
+        self.calls = []
+        self._cache = cache
+
+    def __getattr__(self, name):
+        self.calls.append(name)
+        return getattr(self._cache, name)
+
+
+def test_a_successful_request_from_an_address_that_has_not_failed_does_no_cache_io(limits, use_key, guess, monkeypatch):
     guess()  # another address has failed: its counts must not be read for this one
+    cache = CacheCalls(counters.cache)
+    monkeypatch.setattr(counters, "cache", cache)
 
-    class NoCache:
-        def __getattr__(self, name):
-            raise AssertionError(f"cache.{name}() on the success path")
-
-    monkeypatch.setattr(counters, "cache", NoCache())
     assert use_key(address=HOLDER).status_code == 200
+    assert cache.calls == []
+
+
+def test_a_successful_request_from_an_address_that_failed_reads_its_counters(limits, use_key, guess, monkeypatch):
+    guess(address=HOLDER, access_key="EK000000000000000000")  # a typo on another key
+    cache = CacheCalls(counters.cache)
+    monkeypatch.setattr(counters, "cache", cache)
+
+    assert use_key(address=HOLDER).status_code == 200
+    # The address's count, then the key's: two reads and no write.
+    assert cache.calls == ["get", "get"]
 
 
 def test_failures_on_another_key_never_slow_a_valid_key_from_the_same_address(

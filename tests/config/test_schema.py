@@ -3,6 +3,8 @@
 import pytest
 from drf_spectacular.generators import SchemaGenerator
 
+from tests.support.auth import basic_auth
+
 pytestmark = pytest.mark.django_db
 
 
@@ -52,3 +54,23 @@ def test_generating_the_schema_raises_no_warnings_or_errors(capsys):
     SchemaGenerator().get_schema(request=None, public=True)
 
     assert (GENERATOR_STATS._warn_cache, GENERATOR_STATS._error_cache) == ({}, {})
+
+
+@pytest.mark.parametrize(
+    ("method", "query", "credentials", "status", "code"),
+    [
+        pytest.param("delete", "", None, 405, "method_not_allowed", id="delete-405"),
+        pytest.param("post", "", None, 405, "method_not_allowed", id="post-405"),
+        pytest.param("get", "", ("EK" + "A" * 30, "wrong"), 401, "authentication_failed", id="wrong-key-401"),
+        pytest.param("get", "?format=xml", None, 404, "not_found", id="format-xml-404"),
+    ],
+)
+def test_errors_from_the_schema_endpoint_are_json(api_client, method, query, credentials, status, code):
+    if credentials is not None:
+        api_client.credentials(HTTP_AUTHORIZATION=basic_auth(*credentials))
+
+    response = getattr(api_client, method)(f"/api/v1/schema/{query}")
+
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == code

@@ -180,6 +180,35 @@ def test_a_key_gets_404_for_another_environment_and_for_its_members(key_client, 
     assert key_client.get(env_url(other_environment, "members/")).status_code == 404
 
 
+@pytest.mark.parametrize("method", ["get", "head", "options", "put", "patch", "delete"])
+@pytest.mark.parametrize("suffix", ["", "apikeys/", "members/", "events/"])
+def test_a_key_gets_404_for_another_environment_whatever_the_method(key_client, other_environment, method, suffix):
+    response = getattr(key_client, method)(env_url(other_environment, suffix))
+
+    assert response.status_code == 404
+    if method != "head":
+        assert response.json() == {"code": "not_found", "detail": "Not found."}
+
+
+@pytest.mark.parametrize("client_of", ["key", "outsider"])
+def test_options_on_another_environment_is_a_404_like_every_other_method(
+    key_client, api_client_for, outsider, environment, other_environment, client_of
+):
+    client, hidden = (key_client, other_environment) if client_of == "key" else (api_client_for(outsider), environment)
+
+    response = client.options(env_url(hidden))
+
+    assert response.status_code == 404
+    assert response.json() == {"code": "not_found", "detail": "Not found."}
+
+
+def test_options_on_the_own_environment_still_describes_it(key_client, environment):
+    response = key_client.options(env_url(environment))
+
+    assert response.status_code == 200
+    assert response.json()["name"] == "Environment Instance"
+
+
 # --- members ----------------------------------------------------------------------------------
 
 

@@ -6,6 +6,7 @@ request waits in the socket's backlog until the worker is ready to answer it.
 """
 
 import base64
+import http.client
 import json
 import os
 import secrets
@@ -95,6 +96,24 @@ class AppServer:
             return Reply(error.code, dict(error.headers), error.read())
         except OSError as error:
             raise AssertionError(f"{self.name} did not answer {method} {path}: {error}\n{self.log_tail()}") from error
+
+    def raw(self, head: bytes, body: bytes = b"") -> Reply:
+        """Send ``head`` (request line and headers, CRLF-separated, without the blank line) and ``body`` as is.
+
+        For what urllib will not send: chunked bodies, or the first bytes of a body that is
+        announced longer (the server must answer without waiting for the rest).
+        """
+        host, port = self.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=REQUEST_TIMEOUT) as sock:
+            sock.sendall(head.rstrip(b"\r\n") + b"\r\nConnection: close\r\n\r\n" + body)
+            response = http.client.HTTPResponse(sock)
+            try:
+                response.begin()
+                return Reply(response.status, dict(response.headers), response.read())
+            except OSError as error:
+                raise AssertionError(f"{self.name} did not answer {head[:60]!r}: {error}\n{self.log_tail()}") from error
+            finally:
+                response.close()
 
     def log_tail(self, lines: int = 40) -> str:
         """Return the end of the server's output, for failure messages."""
