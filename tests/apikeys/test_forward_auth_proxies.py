@@ -22,13 +22,18 @@ IDENTITY = ("x-envkeys-environment-id", "x-envkeys-environment", "x-envkeys-acce
 SERVICE_HOST = "app.test"
 
 
-def call(proxy, method="GET", path="/reports?page=2", *, pair=None, headers=None):
-    """Send one request to the proxy as a client would; return (status, headers, body bytes)."""
+def call(proxy, method="GET", path="/reports?page=2", *, pair=None, headers=None, data=None):
+    """Send one request to the proxy as a client would; return (status, headers, body bytes).
+
+    A changing method sends a small JSON body unless ``data`` is given (an iterable of bytes is
+    sent chunked).
+    """
     headers = {"Host": SERVICE_HOST, **(headers or {})}
     if pair is not None:
         key, secret = pair
         headers["Authorization"] = "Basic " + base64.b64encode(f"{key.access_key}:{secret}".encode()).decode()
-    data = b'{"deploy": true}' if method in ("POST", "PUT", "PATCH") else None
+    if data is None and method in ("POST", "PUT", "PATCH"):
+        data = b'{"deploy": true}'
     request = urllib.request.Request(proxy.url + path, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
@@ -160,3 +165,24 @@ def test_with_access_control_off_a_client_still_cannot_claim_an_identity(
     assert seen.get("x-envkeys-access-control") == "off"
     # Not passed on, or passed on empty: never the client's value.
     assert {name: seen.get(name) or "" for name in IDENTITY} == dict.fromkeys(IDENTITY, ""), seen
+
+
+@pytest.mark.parametrize("proxy_name", ["nginx", "caddy"])
+def test_the_services_bodies_are_its_own_business_large_or_chunked(
+    proxy_name, app_servers, upstream, proxies, tmp_path, environment, make_key, settings
+):
+    # envkeys refuses chunked bodies and bodies over its size limit for its own API; the authorize
+    # endpoint never reads one, so what the proxy forwards of the client's body headers must not
+    # turn a valid key into a refusal.
+    (envkeys,) = app_servers(count=1, TRUSTED_PROXY_COUNT="1")
+    authorize_url = f"{envkeys.url}/api/v1/environments/{environment.pk}/authorize/"
+    proxy = START[proxy_name](authorize_url=authorize_url, upstream=f"127.0.0.1:{upstream.port}", workdir=tmp_path)
+    proxies.append(proxy)
+    pair = make_key(environment, name="uploader")
+    large = b"x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)
+
+    for data in (large, iter([b'{"part": 1}', b'{"part": 2}'])):
+        status, _, body = call(proxy, "POST", pair=pair, data=data)
+
+        assert status == 200, f"{proxy_name}: {status} {body[:200]!r}\n{proxy.log_tail()}\n{envkeys.log_tail()}"
+        assert json.loads(body)["method"] == "POST"

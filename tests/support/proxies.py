@@ -171,7 +171,11 @@ def nginx_config(*, listen: int, authorize_url: str, upstream: str, workdir: Pat
     temp = {name: workdir / name for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")}
     for path in temp.values():
         path.mkdir(exist_ok=True)
+    # Started as root (as in CI), nginx's workers would switch to an unprivileged user that cannot
+    # write the request bodies it buffers into this test's private directory.
+    user = "user root;" if os.geteuid() == 0 else ""
     return f"""
+{user}
 worker_processes 1;
 daemon off;
 pid {workdir}/nginx.pid;
