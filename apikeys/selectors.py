@@ -86,17 +86,29 @@ def environment_of_access_key(access_key: str) -> Environment | None:
     return Environment.objects.filter(api_keys__access_key=access_key).first()
 
 
-def keys_of_environment(*, environment: Environment, state: str | None = None) -> QuerySet[ApiKey]:
-    """Return the environment's keys, newest first, optionally only those in ``state``."""
-    keys = ApiKey.objects.filter(environment=environment)
+def keys_of_environment(
+    *, environment: Environment, state: str | None = None, created_by: str | None = None
+) -> QuerySet[ApiKey]:
+    """Return the environment's keys, newest first, optionally only those in ``state`` or created by a username."""
+    keys = ApiKey.objects.filter(environment=environment).select_related("created_by")
     if state in State.values:
         keys = keys.filter(state=state)
+    if created_by:
+        keys = keys.filter(created_by__username=created_by)
     return keys.order_by("-created_at", "-id")
+
+
+def key_creators(*, environment: Environment) -> list[str]:
+    """Return the usernames of the people who created the environment's keys, in order."""
+    usernames = ApiKey.objects.filter(environment=environment, created_by__isnull=False).values_list(
+        "created_by__username", flat=True
+    )
+    return sorted(set(usernames))
 
 
 def key_in_environment(*, environment: Environment, key_id) -> ApiKey | None:
     """Return the key with ``key_id`` if it belongs to the environment, else None."""
-    return ApiKey.objects.filter(environment=environment, pk=key_id).first()
+    return ApiKey.objects.filter(environment=environment, pk=key_id).select_related("created_by").first()
 
 
 def environments_with_key_counts(*, actor) -> QuerySet[Environment]:

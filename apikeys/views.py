@@ -78,13 +78,17 @@ def key_list(request, environment_id: int):
     state = request.GET.get("state", "")
     if state not in State.values:
         state = ""
+    creators = selectors.key_creators(environment=environment)
+    created_by = request.GET.get("created_by", "")
+    if created_by not in creators:
+        created_by = ""
     rows = [
         {
             "key": key,
             "actions": key_actions(key, request=request, can_manage=access.manage_keys),
             "api_url": key_url(key, request),
         }
-        for key in selectors.keys_of_environment(environment=environment, state=state or None)
+        for key in selectors.keys_of_environment(environment=environment, state=state or None, created_by=created_by)
     ]
     return render(
         request,
@@ -95,6 +99,8 @@ def key_list(request, environment_id: int):
             "rows": rows,
             "state": state,
             "state_filters": STATE_FILTERS,
+            "creators": creators,
+            "created_by": created_by,
             "tab": "api",
             **_endpoint(request, environment),
         },
