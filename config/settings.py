@@ -183,6 +183,12 @@ AUTH_FAILURE_RATE_PER_KEY = env.str("AUTH_FAILURE_RATE_PER_KEY", default="10/min
 SIGNIN_FAILURE_RATE_PER_ADDRESS = env.str("SIGNIN_FAILURE_RATE_PER_ADDRESS", default="30/15m")
 SIGNIN_FAILURE_RATE_PER_USERNAME = env.str("SIGNIN_FAILURE_RATE_PER_USERNAME", default="5/15m")
 
+# --- Identity providers: sign-in through LDAP and OpenID Connect, groups mapped to roles ---
+# How long a dashboard session lasts (seconds) from sign-in, whatever the activity: roles from
+# provider groups are recomputed at each sign-in, so this bounds how long someone removed from a
+# group keeps its role.
+SESSION_COOKIE_AGE = env.int("SESSION_LIFETIME", default=12 * 3600)
+
 CSRF_FAILURE_VIEW = "common.api.errors.csrf_failure"
 
 LOGIN_URL = "login"
