@@ -23,6 +23,21 @@ def _counted(request, username: str | None) -> list[tuple[FailureLimit, str]]:
     return [(PER_ADDRESS, address), (PER_USERNAME_FROM_ADDRESS, f"{address}-{text_ident(username or '')}")]
 
 
+# Set on the request by a provider's backend that could not reach its server, for the sign-in form.
+UNAVAILABLE = "identity_provider_unavailable"
+
+
+def note_provider_unavailable(request, provider: str) -> None:
+    """Remember, for the sign-in form, that ``provider`` (a name people know) could not be reached."""
+    if request is not None:
+        setattr(request, UNAVAILABLE, provider)
+
+
+def unavailable_provider(request) -> str | None:
+    """Return the provider that could not be reached during this request's sign-in, or None."""
+    return getattr(request, UNAVAILABLE, None)
+
+
 def sign_in_retry_after(request, username: str | None) -> int | None:
     """Return the seconds until this address may try to sign in as ``username`` again, or None."""
     waits = [limit.retry_after() for limit, ident in _counted(request, username) if limit.is_over(ident)]
