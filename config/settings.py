@@ -233,6 +233,27 @@ if LDAP_SERVER_URI:
         AUTH_LDAP_GLOBAL_OPTIONS = {ldap.OPT_X_TLS_CACERTFILE: env.str("LDAP_CA_CERT_FILE")}
     AUTHENTICATION_BACKENDS = ["environments.ldap_backend.ThrottledLDAPBackend", *AUTHENTICATION_BACKENDS]
 
+# OpenID Connect (mozilla-django-oidc): authorization code flow with PKCE, endpoints discovered
+# from the issuer. Off unless OIDC_ISSUER is set. The redirect URI to register at the provider is
+# PUBLIC_URL + /oidc/callback/.
+OIDC_ISSUER = env.str("OIDC_ISSUER", default="")
+OIDC_RP_CLIENT_ID = env.str("OIDC_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env.str("OIDC_CLIENT_SECRET", default="")
+OIDC_RP_SCOPES = env.str("OIDC_SCOPES", default="openid email profile")
+OIDC_RP_SIGN_ALGO = env.str("OIDC_SIGN_ALGORITHM", default="RS256")
+# The claim that names the person (their envkeys username) and the one that lists their groups.
+OIDC_USERNAME_CLAIM = env.str("OIDC_USERNAME_CLAIM", default="preferred_username")
+OIDC_GROUPS_CLAIM = env.str("OIDC_GROUPS_CLAIM", default="groups")
+# The sign-in page's button reads "Sign in with <label>".
+OIDC_BUTTON_LABEL = env.str("OIDC_BUTTON_LABEL", default="single sign-on")
+# Seconds to wait for the provider before saying it cannot be reached.
+OIDC_TIMEOUT = env.float("OIDC_TIMEOUT", default=5.0)
+OIDC_USE_PKCE = True
+OIDC_CREATE_USER = True
+LOGIN_REDIRECT_URL_FAILURE = "login"
+if OIDC_ISSUER:
+    AUTHENTICATION_BACKENDS = ["environments.oidc.GroupsOIDCBackend", *AUTHENTICATION_BACKENDS]
+
 CSRF_FAILURE_VIEW = "common.api.errors.csrf_failure"
 
 LOGIN_URL = "login"
