@@ -189,6 +189,11 @@ SIGNIN_FAILURE_RATE_PER_USERNAME = env.str("SIGNIN_FAILURE_RATE_PER_USERNAME", d
 # group keeps its role.
 SESSION_COOKIE_AGE = env.int("SESSION_LIFETIME", default=12 * 3600)
 
+# Local accounts (a username and password kept by envkeys): false lets only superusers sign in
+# with one, so that people come through the identity provider and an administrator can still get
+# in when it is down.
+LOCAL_ACCOUNTS = env.bool("LOCAL_ACCOUNTS", default=True)
+
 # LDAP / Active Directory (django-auth-ldap, the `ldap` extra). Off unless LDAP_SERVER_URI is set.
 LDAP_SERVER_URI = env.str("LDAP_SERVER_URI", default="")
 # "groupOfNames": search LDAP_GROUP_SEARCH_BASE for groupOfNames entries listing the user as

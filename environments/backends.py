@@ -5,6 +5,7 @@ which would let anyone lock a person out from anywhere). Over either limit the s
 before the password is checked, even a correct one, until the window ends.
 """
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
@@ -45,7 +46,15 @@ def sign_in_retry_after(request, username: str | None) -> int | None:
 
 
 class ThrottledModelBackend(ModelBackend):
-    """ModelBackend that refuses an address (or an address and username) with too many failures."""
+    """ModelBackend that refuses an address (or an address and username) with too many failures.
+
+    With ``LOCAL_ACCOUNTS`` off, only superusers sign in with a local password (break-glass), and
+    the sessions of other local accounts end.
+    """
+
+    def user_can_authenticate(self, user):
+        """Return whether the user may use a local account: active, and a superuser when local accounts are off."""
+        return super().user_can_authenticate(user) and (settings.LOCAL_ACCOUNTS or user.is_superuser)
 
     # Hides the password in error reports from this frame and the ModelBackend frames below it.
     @sensitive_variables("password", "raw_password")

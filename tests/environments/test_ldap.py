@@ -201,3 +201,10 @@ def test_the_ldap_variables_configure_the_backend_and_its_searches(tmp_path):
         GROUPS,
         "GroupOfNamesType",
     ]
+
+
+def test_with_local_accounts_off_directory_users_still_sign_in(client, directory, mappings, settings):
+    settings.LOCAL_ACCOUNTS = False
+    response = sign_in(client, "alice", USERS["alice"])
+    assert signed_in_as(response) == "alice"
+    assert roles_of("alice") == {"production": Role.MEMBER, "staging": Role.READ_ONLY}
