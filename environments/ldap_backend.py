@@ -7,6 +7,8 @@ cannot be reached is noted on the request for the sign-in page, and local accoun
 break-glass superuser) still sign in.
 """
 
+import logging
+
 import ldap
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -16,6 +18,8 @@ from django_auth_ldap.backend import LDAPBackend, ldap_error
 from common.actor import client_address
 from environments import services
 from environments.backends import note_provider_unavailable, sign_in_retry_after
+
+logger = logging.getLogger(__name__)
 
 PROVIDER = "ldap"
 LABEL = "the LDAP directory"
@@ -42,6 +46,10 @@ class ThrottledLDAPBackend(LDAPBackend):
             raise PermissionDenied("Too many failed sign-ins.")
         user = super().authenticate(request, username=username, password=password, **kwargs)
         if user is None:
+            return None
+        if user.has_usable_password():
+            # A local account (the break-glass superuser): the directory never signs in as it.
+            logger.warning("LDAP sign-in refused: %r is a local account with a password.", user.get_username())
             return None
         try:
             groups = group_names(user.ldap_user)

@@ -162,6 +162,10 @@ class GroupsOIDCBackend(OIDCAuthenticationBackend):
             return None
         if user is None:
             return None
+        if user.has_usable_password():
+            # A local account (the break-glass superuser): the provider never signs in as it.
+            logger.warning("OpenID Connect sign-in refused: %r is a local account with a password.", user.username)
+            return None
         claim = self._claims.get(settings.OIDC_GROUPS_CLAIM, [])
         groups = [claim] if isinstance(claim, str) else [str(group) for group in claim or []]
         services.sign_in_from_provider(user=user, provider=PROVIDER, groups=groups, address=client_address(request))

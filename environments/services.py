@@ -271,6 +271,8 @@ def sync_group_roles(*, user, groups: list[str], actor: Actor = SYSTEM) -> list[
             wanted[mapping.environment_id] = (highest_role(role, mapping.role), [*names, mapping.group])
     changed = []
     with transaction.atomic():
+        # One sign-in at a time per person: two at once would both add the same membership.
+        get_user_model().objects.select_for_update().filter(pk=user.pk).exists()
         current = {
             membership.environment_id: membership
             for membership in Membership.objects.select_for_update()

@@ -109,3 +109,23 @@ def test_a_stopped_provider_is_named_on_the_sign_in_page_and_the_superuser_still
     page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
     assert page.get_by_role("link", name="production").count() >= 1
+
+
+def test_the_provider_never_signs_in_as_a_local_account_with_a_password(
+    page, settings, provider, production, live_server, django_user_model
+):
+    configure(settings, provider)
+    django_user_model.objects.create_user(username=USERNAME, password="a-local-password")
+
+    page.goto("/accounts/login/")
+    page.get_by_role("link", name=f"Sign in with {LABEL}").click()
+    page.wait_for_url(lambda url: not url.startswith(live_server.url) and "/accounts/login/" in url)
+    page.fill("input[name=username]", USERNAME)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("#provider-sign-in")
+    page.get_by_role("button", name="Authorize").click()
+    page.wait_for_url(f"{live_server.url}/accounts/login/")
+
+    assert f"Signing in with {LABEL} did not complete. Try again." in page.content()
+    assert role_in(production) is None
+    assert not AuditEvent.objects.filter(action=AuditAction.PROVIDER_SIGNIN).exists()

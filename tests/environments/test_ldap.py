@@ -208,3 +208,11 @@ def test_with_local_accounts_off_directory_users_still_sign_in(client, directory
     response = sign_in(client, "alice", USERS["alice"])
     assert signed_in_as(response) == "alice"
     assert roles_of("alice") == {"production": Role.MEMBER, "staging": Role.READ_ONLY}
+
+
+def test_the_directory_never_signs_in_as_a_local_account_with_a_password(client, directory, mappings, make_user):
+    make_user("carol", is_superuser=True)  # a local account whose name the directory also has
+    response = sign_in(client, "carol", USERS["carol"])
+    assert signed_in_as(response) is None
+    assert errors(response) == [GENERIC]
+    assert not AuditEvent.objects.filter(action=AuditAction.PROVIDER_SIGNIN).exists()
