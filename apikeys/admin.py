@@ -39,13 +39,14 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "permission",
         "expires_at",
         "created_at",
+        "created_by",
         "last_used_at",
     ]
-    list_filter = ["state", "permission", "environment"]
-    search_fields = ["access_key", "name", "description", "environment__name"]
-    list_select_related = ["environment"]
+    list_filter = ["state", "permission", "environment", ("created_by", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["access_key", "name", "description", "environment__name", "created_by__username"]
+    list_select_related = ["environment", "created_by"]
     actions = ["activate_keys", "deactivate_keys", "delete_inactive_keys"]
-    readonly_fields = ["access_key", "state", "created_at", "last_used_at"]
+    readonly_fields = ["access_key", "state", "created_at", "created_by", "last_used_at"]
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -59,13 +60,23 @@ class ApiKeyAdmin(admin.ModelAdmin):
             "permission",
             "expires_at",
             "created_at",
+            "created_by",
             "last_used_at",
         ]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
-        return ["environment", "access_key", "state", "permission", "expires_at", "created_at", "last_used_at"]
+        return [
+            "environment",
+            "access_key",
+            "state",
+            "permission",
+            "expires_at",
+            "created_at",
+            "created_by",
+            "last_used_at",
+        ]
 
     def get_actions(self, request):
         actions = super().get_actions(request)
@@ -94,11 +105,12 @@ class ApiKeyAdmin(admin.ModelAdmin):
             actor=Actor.of(request),
         )
         # The admin goes on with ``obj`` (redirect, log entry): make it the row that was created.
-        obj.pk, obj.access_key, obj.secret_hash, obj.created_at = (
+        obj.pk, obj.access_key, obj.secret_hash, obj.created_at, obj.created_by = (
             key.pk,
             key.access_key,
             key.secret_hash,
             key.created_at,
+            key.created_by,
         )
         obj._state.adding = False
         # Kept on this in-memory object only, for response_add to render once.

@@ -53,10 +53,14 @@ class ApiKeyViewSet(EnvironmentScopedMixin, viewsets.GenericViewSet):
 
     @extend_schema(parameters=[ApiKeyFilterSerializer])
     def list(self, request, *args, **kwargs):
-        """List the environment's keys, newest first; ``?state=active|inactive`` filters them."""
+        """List the environment's keys, newest first; ``?state=`` and ``?created_by=USERNAME`` filter them."""
         filters = ApiKeyFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        keys = selectors.keys_of_environment(environment=self.environment, state=filters.validated_data.get("state"))
+        keys = selectors.keys_of_environment(
+            environment=self.environment,
+            state=filters.validated_data.get("state"),
+            created_by=filters.validated_data.get("created_by"),
+        )
         page = self.paginate_queryset(keys)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 

@@ -1,5 +1,6 @@
 """Environment API keys: an access key, the digest of a secret key, and a state."""
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -67,6 +68,16 @@ class ApiKey(models.Model):
     permission = models.CharField(max_length=16, choices=Permission.choices, default=Permission.READ_WRITE)
     expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Who created the key, for finding the keys of someone who left. A key belongs to its
+    # environment, not to this person: deactivating or deleting the account leaves the key working.
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="created_api_keys",
+    )
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:

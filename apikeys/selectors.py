@@ -89,11 +89,15 @@ def environment_of_access_key(access_key: str) -> Environment | None:
     return Environment.objects.filter(api_keys__access_key=access_key).first()
 
 
-def keys_of_environment(*, environment: Environment, state: str | None = None) -> QuerySet[ApiKey]:
-    """Return the environment's keys, newest first, optionally only those in ``state``."""
-    keys = ApiKey.objects.filter(environment=environment)
+def keys_of_environment(
+    *, environment: Environment, state: str | None = None, created_by: str | None = None
+) -> QuerySet[ApiKey]:
+    """Return the environment's keys, newest first, optionally only those in ``state`` or created by a username."""
+    keys = ApiKey.objects.filter(environment=environment).select_related("created_by")
     if state in State.values:
         keys = keys.filter(state=state)
+    if created_by:
+        keys = keys.filter(created_by__username=created_by)
     return keys.order_by("-created_at", "-id")
 
 
@@ -151,18 +155,27 @@ DEFAULT_KEY_SORT = "-created"
 
 
 def key_table(
-    *, environment: Environment, status: str = "", search: str = "", sort: str = DEFAULT_KEY_SORT, now=None
+    *,
+    environment: Environment,
+    status: str = "",
+    search: str = "",
+    sort: str = DEFAULT_KEY_SORT,
+    created_by: str = "",
+    now=None,
 ) -> QuerySet[ApiKey]:
     """Return the environment's keys for the dashboard's table: filtered by badge, searched, sorted.
 
-    ``search`` matches the name, description or access key, ignoring case. An unknown ``status``
-    shows every key and an unknown ``sort`` the default order, so a hand-edited URL still works.
-    Each key is annotated with ``expiring_soon``.
+    ``search`` matches the name, description or access key, ignoring case; ``created_by`` keeps the
+    keys created by that username. An unknown ``status`` shows every key and an unknown ``sort``
+    the default order, so a hand-edited URL still works. Each key is annotated with
+    ``expiring_soon``; its creator comes in the same query.
     """
     now = now or timezone.now()
-    keys = ApiKey.objects.filter(environment=environment)
+    keys = ApiKey.objects.filter(environment=environment).select_related("created_by")
     if status in Status.values:
         keys = keys.filter(_status_filter(status, now))
+    if created_by:
+        keys = keys.filter(created_by__username=created_by)
     if search:
         keys = keys.filter(
             Q(name__icontains=search) | Q(description__icontains=search) | Q(access_key__icontains=search)
@@ -200,9 +213,19 @@ def key_page(keys: QuerySet[ApiKey], *, number: int, per_page: int) -> KeyPage:
     return key_page(keys, number=last, per_page=per_page) if total else KeyPage(keys=[], number=1, total=0)
 
 
+def key_creators(*, environment: Environment) -> list[str]:
+    """Return the usernames of the people who created the environment's keys, in order."""
+    return list(
+        ApiKey.objects.filter(environment=environment, created_by__isnull=False)
+        .order_by("created_by__username")
+        .values_list("created_by__username", flat=True)
+        .distinct()
+    )
+
+
 def key_in_environment(*, environment: Environment, key_id) -> ApiKey | None:
     """Return the key with ``key_id`` if it belongs to the environment, else None."""
-    return ApiKey.objects.filter(environment=environment, pk=key_id).first()
+    return ApiKey.objects.filter(environment=environment, pk=key_id).select_related("created_by").first()
 
 
 def environments_with_key_counts(*, actor) -> QuerySet[Environment]:

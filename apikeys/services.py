@@ -63,6 +63,7 @@ def create_api_key(
                     secret_hash=crypto.hash_secret(secret),
                     permission=permission,
                     expires_at=expires_at,
+                    created_by=actor.user,
                 )
                 audit.record(
                     action=AuditAction.APIKEY_CREATED,

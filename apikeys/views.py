@@ -153,17 +153,28 @@ def key_list(request, environment_id: int):
         state = ""
     # PostgreSQL refuses NUL characters in text, so a search never carries one to it.
     search = request.GET.get("q", "").replace("\x00", "").strip()[:SEARCH_MAX_LENGTH]
+    creators = selectors.key_creators(environment=environment)
+    created_by = request.GET.get("created_by", "")
+    if created_by not in creators:
+        created_by = ""
     sort = request.GET.get("sort", "")
     if sort not in selectors.KEY_SORTS:
         sort = selectors.DEFAULT_KEY_SORT
     found = selectors.key_page(
-        selectors.key_table(environment=environment, status=state, search=search, sort=sort, now=now),
+        selectors.key_table(
+            environment=environment, status=state, search=search, sort=sort, created_by=created_by, now=now
+        ),
         number=_page_number(request.GET.get("page")),
         per_page=KEYS_PER_PAGE,
     )
     # The page's arithmetic is Django's; the total came with the rows, so it is counted over a range.
     page = Paginator(range(found.total), KEYS_PER_PAGE).get_page(found.number)
-    params = {"state": state, "q": search, "sort": sort if sort != selectors.DEFAULT_KEY_SORT else ""}
+    params = {
+        "state": state,
+        "q": search,
+        "created_by": created_by,
+        "sort": sort if sort != selectors.DEFAULT_KEY_SORT else "",
+    }
 
     def url(**changes) -> str:
         query = urlencode({name: value for name, value in {**params, **changes}.items() if value})
@@ -210,6 +221,10 @@ def key_list(request, environment_id: int):
             "next_url": url(page=page.number + 1) if page.has_next() else None,
             "clear_search_url": url(q="", page=""),
             "expiring_within_days": selectors.EXPIRING_WITHIN.days,
+            "created_by": created_by,
+            "creator_filters": [
+                (username, username or "Anyone", url(created_by=username, page="")) for username in ["", *creators]
+            ],
             "tab": "api",
             **_endpoint(request, environment),
             **_protect_service(request, environment),

@@ -12,7 +12,7 @@ from apikeys.api import ApiKeyViewSet, AuthorizeView
 from common.access import ACCESS_CONTROL_OFF
 from common.actor import api_key_of
 from common.api.schema_view import SchemaView
-from environments.api import AuditEventViewSet, EnvironmentViewSet, MembershipViewSet
+from environments.api import AuditEventViewSet, EnvironmentViewSet, GroupMappingViewSet, MembershipViewSet
 from environments.serializers import environment_url
 
 
@@ -50,6 +50,7 @@ router.register("environments", EnvironmentViewSet, basename="environment")
 router.register(r"environments/(?P<environment_pk>[0-9]+)/apikeys", ApiKeyViewSet, basename="apikey")
 router.register(r"environments/(?P<environment_pk>[0-9]+)/members", MembershipViewSet, basename="member")
 router.register(r"environments/(?P<environment_pk>[0-9]+)/events", AuditEventViewSet, basename="event")
+router.register(r"environments/(?P<environment_pk>[0-9]+)/groups", GroupMappingViewSet, basename="group-mapping")
 
 app_name = "api"
 urlpatterns = [

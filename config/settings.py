@@ -198,6 +198,82 @@ AUTH_FAILURE_RATE_PER_KEY = env.str("AUTH_FAILURE_RATE_PER_KEY", default="10/min
 SIGNIN_FAILURE_RATE_PER_ADDRESS = env.str("SIGNIN_FAILURE_RATE_PER_ADDRESS", default="30/15m")
 SIGNIN_FAILURE_RATE_PER_USERNAME = env.str("SIGNIN_FAILURE_RATE_PER_USERNAME", default="5/15m")
 
+# --- Identity providers: sign-in through LDAP and OpenID Connect, groups mapped to roles ---
+# How long a dashboard session lasts (seconds) from sign-in, whatever the activity: roles from
+# provider groups are recomputed at each sign-in, so this bounds how long someone removed from a
+# group keeps its role.
+SESSION_COOKIE_AGE = env.int("SESSION_LIFETIME", default=12 * 3600)
+
+# Local accounts (a username and password kept by envkeys): false lets only superusers sign in
+# with one, so that people come through the identity provider and an administrator can still get
+# in when it is down.
+LOCAL_ACCOUNTS = env.bool("LOCAL_ACCOUNTS", default=True)
+
+# LDAP / Active Directory (django-auth-ldap, the `ldap` extra). Off unless LDAP_SERVER_URI is set.
+LDAP_SERVER_URI = env.str("LDAP_SERVER_URI", default="")
+# "groupOfNames": search LDAP_GROUP_SEARCH_BASE for groupOfNames entries listing the user as
+# member (OpenLDAP); "activeDirectory": the same with Active Directory's group entries;
+# "memberOf": the CNs of the user's memberOf attribute (Active Directory, or OpenLDAP's memberof overlay).
+LDAP_GROUP_TYPE = env.str("LDAP_GROUP_TYPE", default="groupOfNames")
+if LDAP_GROUP_TYPE not in {"groupOfNames", "activeDirectory", "memberOf"}:
+    raise ImproperlyConfigured("LDAP_GROUP_TYPE must be groupOfNames, activeDirectory or memberOf.")
+if LDAP_SERVER_URI:
+    import ldap
+    from django_auth_ldap.config import ActiveDirectoryGroupType, GroupOfNamesType, LDAPSearch
+
+    AUTH_LDAP_SERVER_URI = LDAP_SERVER_URI
+    # A service account that may search for people and groups (empty: anonymous search).
+    AUTH_LDAP_BIND_DN = env.str("LDAP_BIND_DN", default="")
+    AUTH_LDAP_BIND_PASSWORD = env.str("LDAP_BIND_PASSWORD", default="")
+    AUTH_LDAP_START_TLS = env.bool("LDAP_START_TLS", default=False)
+    AUTH_LDAP_USER_SEARCH = LDAPSearch(
+        env.str("LDAP_USER_SEARCH_BASE"),
+        ldap.SCOPE_SUBTREE,
+        # %(user)s is the username typed on the sign-in page; Active Directory: (sAMAccountName=%(user)s).
+        env.str("LDAP_USER_FILTER", default="(uid=%(user)s)"),
+        ["*", "memberOf"] if LDAP_GROUP_TYPE == "memberOf" else None,
+    )
+    AUTH_LDAP_USER_ATTR_MAP = {"first_name": "givenName", "last_name": "sn", "email": "mail"}
+    if LDAP_GROUP_TYPE != "memberOf":
+        AUTH_LDAP_GROUP_SEARCH = LDAPSearch(
+            env.str("LDAP_GROUP_SEARCH_BASE"),
+            ldap.SCOPE_SUBTREE,
+            env.str(
+                "LDAP_GROUP_FILTER",
+                default="(objectClass=group)" if LDAP_GROUP_TYPE == "activeDirectory" else "(objectClass=groupOfNames)",
+            ),
+        )
+        AUTH_LDAP_GROUP_TYPE = (
+            ActiveDirectoryGroupType() if LDAP_GROUP_TYPE == "activeDirectory" else GroupOfNamesType()
+        )
+    # An unreachable directory fails a sign-in after this many seconds instead of holding it.
+    _ldap_timeout = env.float("LDAP_TIMEOUT", default=5.0)
+    AUTH_LDAP_CONNECTION_OPTIONS = {ldap.OPT_NETWORK_TIMEOUT: _ldap_timeout, ldap.OPT_TIMEOUT: _ldap_timeout}
+    if env.str("LDAP_CA_CERT_FILE", default=""):
+        AUTH_LDAP_GLOBAL_OPTIONS = {ldap.OPT_X_TLS_CACERTFILE: env.str("LDAP_CA_CERT_FILE")}
+    AUTHENTICATION_BACKENDS = ["environments.ldap_backend.ThrottledLDAPBackend", *AUTHENTICATION_BACKENDS]
+
+# OpenID Connect (mozilla-django-oidc): authorization code flow with PKCE, endpoints discovered
+# from the issuer. Off unless OIDC_ISSUER is set. The redirect URI to register at the provider is
+# PUBLIC_URL + /oidc/callback/.
+OIDC_ISSUER = env.str("OIDC_ISSUER", default="")
+OIDC_RP_CLIENT_ID = env.str("OIDC_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env.str("OIDC_CLIENT_SECRET", default="")
+OIDC_RP_SCOPES = env.str("OIDC_SCOPES", default="openid email profile")
+OIDC_RP_SIGN_ALGO = env.str("OIDC_SIGN_ALGORITHM", default="RS256")
+# The claim that names the person (their envkeys username) and the one that lists their groups.
+OIDC_USERNAME_CLAIM = env.str("OIDC_USERNAME_CLAIM", default="preferred_username")
+OIDC_GROUPS_CLAIM = env.str("OIDC_GROUPS_CLAIM", default="groups")
+# The sign-in page's button reads "Sign in with <label>".
+OIDC_BUTTON_LABEL = env.str("OIDC_BUTTON_LABEL", default="single sign-on")
+# Seconds to wait for the provider before saying it cannot be reached.
+OIDC_TIMEOUT = env.float("OIDC_TIMEOUT", default=5.0)
+OIDC_USE_PKCE = True
+OIDC_CREATE_USER = True
+LOGIN_REDIRECT_URL_FAILURE = "login"
+if OIDC_ISSUER:
+    AUTHENTICATION_BACKENDS = ["environments.oidc.GroupsOIDCBackend", *AUTHENTICATION_BACKENDS]
+
 CSRF_FAILURE_VIEW = "common.api.errors.csrf_failure"
 
 LOGIN_URL = "login"

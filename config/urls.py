@@ -5,6 +5,7 @@ from django.contrib.auth.views import LoginView, LogoutView
 from django.urls import include, path, re_path
 
 from common.api.errors import not_found
+from environments import oidc
 from environments.auth_forms import AdminSignInForm, SignInForm
 
 # The admin's sign-in says "try again in N minutes" too when over the failed sign-in limit.
@@ -13,6 +14,9 @@ admin.site.login_form = AdminSignInForm
 urlpatterns = [
     # Before any include("django.contrib.auth.urls"), so that this sign-in view wins.
     path("accounts/login/", LoginView.as_view(authentication_form=SignInForm), name="login"),
+    # OpenID Connect sign-in (404 unless OIDC_ISSUER is set); the callback is the redirect URI to register.
+    path("oidc/authenticate/", oidc.SignInRequestView.as_view(), name="oidc_authentication_init"),
+    path("oidc/callback/", oidc.SignInCallbackView.as_view(), name="oidc_authentication_callback"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api_router", namespace="api")),
     path("api/auth/", include("rest_framework.urls")),

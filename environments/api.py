@@ -23,6 +23,7 @@ from environments.serializers import (
     AuditEventFilterSerializer,
     AuditEventSerializer,
     EnvironmentSerializer,
+    GroupMappingSerializer,
     MembershipRoleSerializer,
     MembershipSerializer,
 )
@@ -144,6 +145,34 @@ class MembershipViewSet(
 
     def perform_destroy(self, instance):
         services.remove_member(membership=instance, actor=self.actor)
+
+
+class GroupMappingViewSet(
+    EnvironmentScopedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Provider groups mapped to roles: owners add and remove them; people's roles follow at each sign-in."""
+
+    serializer_class = GroupMappingSerializer
+    permission_classes = [PassesAccessControl, CanManageMembers]
+    lookup_value_regex = "[0-9]+"
+
+    def get_queryset(self):
+        return selectors.group_mappings_of(environment=self.environment)
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        mapping = services.add_group_mapping(
+            environment=self.environment, actor=self.actor, **serializer.validated_data
+        )
+        return Response(self.get_serializer(mapping).data, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance):
+        services.remove_group_mapping(mapping=instance, actor=self.actor)
 
 
 class AuditEventViewSet(EnvironmentScopedMixin, viewsets.ReadOnlyModelViewSet):

@@ -5,6 +5,7 @@ which would let anyone lock a person out from anywhere). Over either limit the s
 before the password is checked, even a correct one, until the window ends.
 """
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
@@ -23,6 +24,21 @@ def _counted(request, username: str | None) -> list[tuple[FailureLimit, str]]:
     return [(PER_ADDRESS, address), (PER_USERNAME_FROM_ADDRESS, f"{address}-{text_ident(username or '')}")]
 
 
+# Set on the request by a provider's backend that could not reach its server, for the sign-in form.
+UNAVAILABLE = "identity_provider_unavailable"
+
+
+def note_provider_unavailable(request, provider: str) -> None:
+    """Remember, for the sign-in form, that ``provider`` (a name people know) could not be reached."""
+    if request is not None:
+        setattr(request, UNAVAILABLE, provider)
+
+
+def unavailable_provider(request) -> str | None:
+    """Return the provider that could not be reached during this request's sign-in, or None."""
+    return getattr(request, UNAVAILABLE, None)
+
+
 def sign_in_retry_after(request, username: str | None) -> int | None:
     """Return the seconds until this address may try to sign in as ``username`` again, or None."""
     waits = [limit.retry_after() for limit, ident in _counted(request, username) if limit.is_over(ident)]
@@ -30,7 +46,15 @@ def sign_in_retry_after(request, username: str | None) -> int | None:
 
 
 class ThrottledModelBackend(ModelBackend):
-    """ModelBackend that refuses an address (or an address and username) with too many failures."""
+    """ModelBackend that refuses an address (or an address and username) with too many failures.
+
+    With ``LOCAL_ACCOUNTS`` off, only superusers sign in with a local password (break-glass), and
+    the sessions of other local accounts end.
+    """
+
+    def user_can_authenticate(self, user):
+        """Return whether the user may use a local account: active, and a superuser when local accounts are off."""
+        return super().user_can_authenticate(user) and (settings.LOCAL_ACCOUNTS or user.is_superuser)
 
     # Hides the password in error reports from this frame and the ModelBackend frames below it.
     @sensitive_variables("password", "raw_password")

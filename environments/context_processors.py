@@ -29,4 +29,6 @@ def dashboard(request):
             lambda: list(selectors.environments_visible_to(actor=request.user).order_by("name"))
         ),
         "current_environment": SimpleLazyObject(lambda: current_environment(request)),
+        # "Sign in with <label>" on the sign-in page, when an OpenID Connect provider is set up.
+        "oidc_button_label": settings.OIDC_BUTTON_LABEL if settings.OIDC_ISSUER else "",
     }

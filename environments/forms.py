@@ -4,7 +4,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from common.errors import max_length
-from environments.models import Environment, Role
+from environments.models import Environment, GroupMapping, Role
 
 
 class EnvironmentForm(forms.Form):
@@ -32,3 +32,15 @@ class MemberRoleForm(forms.Form):
     """A member's new role."""
 
     role = forms.ChoiceField(choices=Role.choices)
+
+
+class GroupMappingForm(forms.Form):
+    """A provider group, by name, whose people get a role."""
+
+    group = forms.CharField(
+        max_length=max_length(GroupMapping, "group"),
+        label="Group",
+        help_text="As the provider names it: the LDAP group's cn, or a value of the OpenID Connect groups claim.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.READ_ONLY, label="Role")

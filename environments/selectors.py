@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from common.actor import api_key_of
 from common.audit.models import AuditEvent
-from environments.models import Environment, Membership, Role
+from environments.models import Environment, GroupMapping, Membership, Role
 
 
 @dataclass(frozen=True)
@@ -122,6 +122,11 @@ def deletion_summary(*, environment: Environment) -> dict[str, int]:
 def members_of(*, environment: Environment) -> QuerySet[Membership]:
     """Return the environment's memberships with their users."""
     return Membership.objects.filter(environment=environment).select_related("user").order_by("user__username")
+
+
+def group_mappings_of(*, environment: Environment) -> QuerySet[GroupMapping]:
+    """Return the environment's group mappings, by group name."""
+    return GroupMapping.objects.filter(environment=environment).order_by("group")
 
 
 def events_of(*, environment: Environment, action: str | None = None, actor=None) -> QuerySet[AuditEvent]:

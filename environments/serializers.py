@@ -7,7 +7,7 @@ from common.api.links import links_for
 from common.api.serializers import StrictFieldsMixin
 from common.audit.models import AuditAction, AuditEvent
 from common.errors import max_length
-from environments.models import Environment, Membership, Role
+from environments.models import Environment, GroupMapping, Membership, Role
 
 # The collections nested under an environment's URL: their link names are the router's prefixes
 # (config/api_router.py), and tests/common/test_links.py checks them against DRF's reverse.
@@ -64,12 +64,27 @@ class MembershipSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     type = serializers.SerializerMethodField()
     username = serializers.CharField(source="user.username")
     role = serializers.ChoiceField(choices=Role.choices)
+    direct_role = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        source="direct_role_or_none",
+        help_text="The role an owner gave directly; null if none.",
+    )
+    group_role = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        source="group_role_or_none",
+        help_text="The role from the user's provider groups at their last sign-in; null if none.",
+    )
+    groups = serializers.ListField(
+        child=serializers.CharField(), read_only=True, help_text="The mapped groups that give ``group_role``."
+    )
     links = serializers.SerializerMethodField()
 
     class Meta:
         model = Membership
-        fields = ["id", "type", "username", "role", "created_at", "links"]
-        read_only_fields = ["id", "created_at"]
+        fields = ["id", "type", "username", "role", "direct_role", "group_role", "groups", "created_at", "links"]
+        read_only_fields = ["id", "direct_role", "group_role", "groups", "created_at"]
 
     def get_type(self, obj) -> str:
         return "member"
@@ -87,6 +102,32 @@ class MembershipRoleSerializer(StrictFieldsMixin, serializers.Serializer):
 
     immutable_fields = {"username": "A membership's user cannot change; remove it and add another."}
     role = serializers.ChoiceField(choices=Role.choices)
+
+
+def group_mapping_url(mapping: GroupMapping, request) -> str:
+    """Return the absolute URL of a group mapping in the API."""
+    return links_for(request).item("api:group-mapping-list", mapping.pk, environment_pk=mapping.environment_id)
+
+
+class GroupMappingSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    """A provider group whose people get a role in the environment at each sign-in."""
+
+    type = serializers.SerializerMethodField()
+    group = serializers.CharField(max_length=max_length(GroupMapping, "group"))
+    role = serializers.ChoiceField(choices=Role.choices)
+    links = serializers.SerializerMethodField()
+
+    class Meta:
+        model = GroupMapping
+        fields = ["id", "type", "group", "role", "created_at", "links"]
+        read_only_fields = ["id", "created_at"]
+
+    def get_type(self, obj) -> str:
+        return "group-mapping"
+
+    def get_links(self, obj) -> dict[str, str]:
+        request = self.context["request"]
+        return {"self": group_mapping_url(obj, request), "environment": environment_url(obj.environment_id, request)}
 
 
 class AuditActorSerializer(serializers.Serializer):

@@ -13,6 +13,12 @@ urlpatterns = [
     path("environments/<int:environment_id>/delete/", views.environment_delete, name="delete"),
     path("environments/<int:environment_id>/members/", views.members, name="members"),
     path("environments/<int:environment_id>/events/", views.events, name="events"),
+    path("environments/<int:environment_id>/members/groups/", views.group_mapping_add, name="group-add"),
+    path(
+        "environments/<int:environment_id>/members/groups/<int:mapping_id>/remove/",
+        views.group_mapping_remove,
+        name="group-remove",
+    ),
     path("environments/<int:environment_id>/members/<int:membership_id>/role/", views.member_role, name="member-role"),
     path(
         "environments/<int:environment_id>/members/<int:membership_id>/remove/",

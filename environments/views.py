@@ -19,7 +19,7 @@ from common.errors import DomainError
 from environments import selectors, services
 from environments.context_processors import CURRENT_ENVIRONMENT, current_environment
 from environments.dashboard import load_environment
-from environments.forms import AddMemberForm, EnvironmentForm, MemberRoleForm
+from environments.forms import AddMemberForm, EnvironmentForm, GroupMappingForm, MemberRoleForm
 from environments.models import Role
 from environments.serializers import member_url
 
@@ -144,6 +144,8 @@ def members(request, environment_id: int):
             ],
             "form": form,
             "roles": Role.choices,
+            "mappings": selectors.group_mappings_of(environment=environment),
+            "mapping_form": GroupMappingForm(),
             "tab": "members",
         },
     )
@@ -197,6 +199,44 @@ def member_remove(request, environment_id: int, membership_id: int):
         messages.success(request, f"{membership.user.username} removed from {environment.name}.")
         if selectors.visible_environment(actor=request.user, environment_id=environment.pk) is None:
             return redirect("apikeys:environment-list")
+    return redirect("environments:members", environment_id=environment.pk)
+
+
+@require_POST
+@dashboard_view
+def group_mapping_add(request, environment_id: int):
+    """Map a provider group to a role (owners); its people get the role at their next sign-in."""
+    environment, _ = load_environment(request, environment_id, need="manage_members")
+    form = GroupMappingForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give the group's name and one of the roles: Owner, Member or Read-only.")
+    else:
+        try:
+            mapping = services.add_group_mapping(environment=environment, actor=Actor.of(request), **form.cleaned_data)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(
+                request,
+                f"People in the group {mapping.group} get {mapping.get_role_display()} at their next sign-in.",
+            )
+    return redirect("environments:members", environment_id=environment.pk)
+
+
+@require_POST
+@dashboard_view
+def group_mapping_remove(request, environment_id: int, mapping_id: int):
+    """Remove a group mapping (owners); the role it gave goes at each person's next sign-in."""
+    environment, _ = load_environment(request, environment_id, need="manage_members")
+    mapping = selectors.group_mappings_of(environment=environment).filter(pk=mapping_id).first()
+    if mapping is None:
+        raise Http404("No such group mapping.")
+    try:
+        services.remove_group_mapping(mapping=mapping, actor=Actor.of(request))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"The group {mapping.group} no longer gives a role here from the next sign-in on.")
     return redirect("environments:members", environment_id=environment.pk)
 
 

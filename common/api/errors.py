@@ -31,6 +31,7 @@ DOMAIN_STATUS = {
     "last_owner": status.HTTP_409_CONFLICT,
     "already_member": status.HTTP_409_CONFLICT,
     "name_taken": status.HTTP_409_CONFLICT,
+    "already_mapped": status.HTTP_409_CONFLICT,
     "not_found": status.HTTP_404_NOT_FOUND,
     "authentication_failed": status.HTTP_401_UNAUTHORIZED,
     "key_inactive": status.HTTP_401_UNAUTHORIZED,

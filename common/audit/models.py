@@ -19,6 +19,11 @@ class AuditAction(models.TextChoices):
     APIKEY_DEACTIVATED = "apikey.deactivated", "API key deactivated"
     APIKEY_DELETED = "apikey.deleted", "API key deleted"
     AUTH_REFUSED = "auth.refused", "Authentication refused"
+    # --- Identity providers (issue 13) ---
+    MAPPING_ADDED = "member.mapping_added", "Group mapping added"
+    MAPPING_REMOVED = "member.mapping_removed", "Group mapping removed"
+    GROUP_ROLE_CHANGED = "member.group_role", "Role from groups changed"
+    PROVIDER_SIGNIN = "auth.provider_signin", "Signed in through an identity provider"
 
 
 class ActorType(models.TextChoices):

@@ -45,7 +45,8 @@ def record(
 ) -> AuditEvent:
     """Record one change to ``environment``; call it inside the transaction that makes the change.
 
-    ``changes`` maps field names to ``[old, new]``.
+    ``changes`` maps field names to ``[old, new]``. ``environment`` is None for an event that
+    concerns no environment (a sign-in through an identity provider).
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit.record() must run inside the transaction of the change it records.")
@@ -55,7 +56,7 @@ def record(
     actor_type, user, actor_name = describe_actor(actor)
     return AuditEvent.objects.create(
         environment=environment,
-        environment_name=environment.name,
+        environment_name=environment.name if environment is not None else "",
         action=action,
         actor_type=actor_type,
         actor_user=user,

@@ -453,6 +453,7 @@ def test_a_key_carries_its_fields_links_and_actions(key_client, key_pair, enviro
         "expires_at": None,
         "is_expired": False,
         "created_at": body["created_at"],
+        "created_by": None,
         "last_used_at": body["last_used_at"],
         "links": {
             "self": f"{BASE}/api/v1/environments/{environment.pk}/apikeys/{key.pk}/",

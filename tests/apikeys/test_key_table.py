@@ -299,15 +299,16 @@ FILTERED = {"state": "active", "q": "key", "sort": "-last_used"}
         pytest.param(300, {**FILTERED, "page": "6"}, KEYS_PER_PAGE, id="300-keys-filtered-searched-sorted-last-page"),
     ],
 )
-def test_the_api_page_costs_seven_queries_whatever_the_number_of_keys(
+def test_the_api_page_costs_eight_queries_whatever_the_number_of_keys(
     client, environment, make_key, count, query, shown, django_assert_num_queries
 ):
     for number in range(count):
         make_key(environment, name=f"key-{number}", expires_at=timezone.now() + DAY * (number + 1))
     client.get(api_page(environment))  # the session now remembers the environment
-    # Session, user, the environment, the requester's role, the keys (with their total as a window
-    # count), the header's environment switcher (two).
-    with django_assert_num_queries(7):
+    # Session, user, the environment, the requester's role, the people who created keys (the
+    # created-by filter), the keys (with their total as a window count), the header's environment
+    # switcher (two).
+    with django_assert_num_queries(8):
         response = client.get(api_page(environment), query)
     assert response.status_code == 200
     assert len(response.context["rows"]) == shown
@@ -317,7 +318,7 @@ def test_only_a_page_past_the_end_costs_a_count_and_a_second_read(
     client, environment, key_pair, django_assert_num_queries
 ):
     client.get(api_page(environment))
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(10):
         response = client.get(api_page(environment), {"page": "5"})
     assert response.context["page"].number == 1
     assert names(response) == ["deploy"]
@@ -528,3 +529,24 @@ def test_the_allowed_actions_still_come_from_the_model(client, environment, four
         assert ("Deactivate…" in row) is key.allows(Action.DEACTIVATE)
         assert (">Activate<" in row) is key.allows(Action.ACTIVATE)
         assert ("Delete…" in row) is key.allows(Action.DELETE)
+
+
+def test_the_created_by_filter_combines_with_search_and_every_link_keeps_it(client, environment, owner, member):
+    from common.actor import Actor
+
+    for number in range(3):
+        services.create_api_key(environment=environment, name=f"deploy-{number}", actor=Actor(owner))
+    services.create_api_key(environment=environment, name="deploy-by-member", actor=Actor(member))
+    client.force_login(owner)
+
+    response = client.get(api_page(environment), {"created_by": member.username, "q": "deploy", "sort": "name"})
+
+    assert names(response) == ["deploy-by-member"]
+    page = response.content.decode()
+    links = re.findall(r'href="(\?[^"]*)"', page)
+    dropping = [link for link in links if f"created_by={member.username}" not in link]
+    assert len(links) > 5
+    assert dropping == ["?q=deploy&amp;sort=name"]  # only "Created by: Anyone" drops it
+    assert f'name="created_by" value="{member.username}"' in page
+    # A username that created no key here is ignored rather than showing an empty table.
+    assert len(names(client.get(api_page(environment), {"created_by": "nobody"}))) == 4

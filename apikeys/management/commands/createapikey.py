@@ -2,10 +2,12 @@
 
 import json
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from apikeys import services
 from apikeys.models import Permission
+from common.actor import SYSTEM, Actor
 from common.errors import DomainError
 from environments import selectors
 
@@ -19,17 +21,30 @@ class Command(BaseCommand):
         parser.add_argument("--description", default="")
         parser.add_argument("--read-only", action="store_true", help="The key may read but not change anything.")
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
+        parser.add_argument(
+            "--created-by",
+            default="",
+            metavar="USERNAME",
+            help="The user recorded as the key's creator (and in the audit log); by default, the system.",
+        )
 
     def handle(self, *args, **options):
         environment = selectors.environment_by_name_or_id(options["environment"])
         if environment is None:
             raise CommandError(f"There is no environment {options['environment']!r}.")
+        actor = SYSTEM
+        if options["created_by"]:
+            user = get_user_model().objects.filter(username=options["created_by"]).first()
+            if user is None:
+                raise CommandError(f"There is no user named {options['created_by']!r}.")
+            actor = Actor(principal=user)
         try:
             key, secret = services.create_api_key(
                 environment=environment,
                 name=options["name"],
                 description=options["description"],
                 permission=Permission.READ_ONLY if options["read_only"] else Permission.READ_WRITE,
+                actor=actor,
             )
         except DomainError as exc:
             raise CommandError(exc.message) from exc
