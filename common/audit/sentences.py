@@ -16,10 +16,10 @@ from django.utils.text import capfirst
 from common.audit.models import ActorType, AuditAction, AuditEvent
 
 # Field labels as the dashboard's forms show them; any other field is its name with a capital.
-FIELD_LABELS = {"expires_at": "Expires"}
+FIELD_LABELS = {"expires_at": "Expires", "group_role": "Role from groups", "direct_role": "Direct role"}
 # Stored choice values whose label on the forms is the value with a capital ("read-only" is
 # "Read-only", "active" is "Active", "owner" is "Owner").
-CHOICE_FIELDS = frozenset({"permission", "state", "role"})
+CHOICE_FIELDS = frozenset({"permission", "state", "role", "group_role", "direct_role"})
 REFUSAL_REASONS = {
     "authentication_failed": "wrong secret key",
     "key_inactive": "the key is inactive",
@@ -59,6 +59,8 @@ def value_label(field: str, value) -> str:
         return capfirst(value)
     if value == "":
         return "(empty)"
+    if isinstance(value, list):  # provider groups
+        return ", ".join(str(item) for item in value) or "(none)"
     return str(value)
 
 
@@ -145,6 +147,24 @@ def _sentence(event: AuditEvent, names: _KeyNames) -> SafeString:
         return format_html(
             "{} changed the role of <strong>{}</strong> from {} to {}",
             actor,
+            event.target,
+            value_label("role", old_role),
+            value_label("role", new_role),
+        )
+    if action == AuditAction.MAPPING_ADDED:
+        return format_html(
+            "{} mapped group <strong>{}</strong> to {}", actor, event.target, value_label("role", new_role)
+        )
+    if action == AuditAction.MAPPING_REMOVED:
+        return format_html(
+            "{} removed the mapping of group <strong>{}</strong> ({})",
+            actor,
+            event.target,
+            value_label("role", old_role),
+        )
+    if action == AuditAction.GROUP_ROLE_CHANGED:
+        return format_html(
+            "Signing in, <strong>{}</strong>'s role from groups changed: {} → {}",
             event.target,
             value_label("role", old_role),
             value_label("role", new_role),

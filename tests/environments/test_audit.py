@@ -777,3 +777,22 @@ def test_the_page_says_where_a_request_refused_at_a_proxy_was_going(client, owne
 
     assert "wrong secret key, going to <code>reports.example.com/daily</code>" in page
     assert "token=x" not in page
+
+
+def test_group_mappings_and_roles_from_groups_read_as_sentences(environment, owner, outsider):
+    mapping = environment_services.add_group_mapping(
+        environment=environment, group="platform", role=Role.MEMBER, actor=Actor(owner)
+    )
+    environment_services.sync_group_roles(user=outsider, groups=["platform"], actor=Actor(outsider))
+    environment_services.remove_group_mapping(mapping=mapping, actor=Actor(owner))
+
+    rows = audit_sentences.describe(
+        AuditEvent.objects.filter(environment=environment, action__startswith="member.").order_by("id")
+    )
+
+    assert [re.sub(r"<[^>]+>", "", str(row["sentence"])) for row in rows][-3:] == [
+        f"{owner.username} mapped group platform to Member",
+        f"Signing in, {outsider.username}'s role from groups changed: — → Member",
+        f"{owner.username} removed the mapping of group platform (Member)",
+    ]
+    assert rows[-2]["changes"] == ["Role: — → Member", "Role from groups: — → Member", "Groups: (none) → platform"]
