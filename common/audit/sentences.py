@@ -19,6 +19,19 @@ from common.audit.models import ActorType, AuditAction, AuditEvent
 FIELD_LABELS = {"expires_at": "Expires", "group_role": "Role from groups", "direct_role": "Direct role"}
 # Stored choice values whose label on the forms is the value with a capital ("read-only" is
 # "Read-only", "active" is "Active", "owner" is "Owner").
+# The order field changes are listed in: as on the forms, whatever order the database kept
+# (PostgreSQL's jsonb sorts an object's keys by length); fields not named here follow by name.
+FIELD_ORDER = (
+    "name",
+    "description",
+    "permission",
+    "expires_at",
+    "state",
+    "role",
+    "direct_role",
+    "group_role",
+    "groups",
+)
 CHOICE_FIELDS = frozenset({"permission", "state", "role", "group_role", "direct_role"})
 REFUSAL_REASONS = {
     "authentication_failed": "wrong secret key",
@@ -179,7 +192,9 @@ def _changes(event: AuditEvent) -> list[str]:
     lines = []
     if event.action == AuditAction.AUTH_REFUSED:  # its changes say where a request was going: in the sentence
         return lines
-    for field, (old, new) in (event.changes or {}).items():
+    changes = event.changes or {}
+    for field in sorted(changes, key=_field_position):
+        old, new = changes[field]
         label = field_label(field)
         if event.action.endswith(".created") or event.action == AuditAction.MEMBER_ADDED:
             if new != "":  # a field left empty on creation says nothing
@@ -189,6 +204,10 @@ def _changes(event: AuditEvent) -> list[str]:
         else:
             lines.append(f"{label}: {value_label(field, old)} → {value_label(field, new)}")
     return lines
+
+
+def _field_position(field: str) -> tuple[int, str]:
+    return (FIELD_ORDER.index(field) if field in FIELD_ORDER else len(FIELD_ORDER), field)
 
 
 def describe(events) -> list[dict]:

@@ -796,3 +796,19 @@ def test_group_mappings_and_roles_from_groups_read_as_sentences(environment, own
         f"{owner.username} removed the mapping of group platform (Member)",
     ]
     assert rows[-2]["changes"] == ["Role: — → Member", "Role from groups: — → Member", "Groups: (none) → platform"]
+
+
+def test_field_changes_are_listed_in_the_forms_order_whatever_order_the_database_keeps(environment):
+    # PostgreSQL's jsonb hands keys back sorted by length; a stored order of its own must not show.
+    event = AuditEvent(
+        action=AuditAction.APIKEY_EDITED,
+        environment=environment,
+        target="EK" + "1" * 18,
+        changes={"unknown_field": [1, 2], "description": ["a", "b"], "name": ["ci", "ci runner"]},
+    )
+
+    assert audit_sentences.describe([event])[0]["changes"] == [
+        "Name: ci → ci runner",
+        "Description: a → b",
+        "Unknown field: 1 → 2",
+    ]
