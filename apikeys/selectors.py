@@ -110,3 +110,14 @@ def environments_with_key_counts(*, actor) -> QuerySet[Environment]:
         my_role=Subquery(role[:1]),
         active_key_count=Count("api_keys", filter=Q(api_keys__state=State.ACTIVE)),
     )
+
+
+def key_counts_by_state() -> dict[str, int]:
+    """Return how many keys are active, expired (active but past their expiry) and inactive, in one query."""
+    now = timezone.now()
+    expired = Q(state=State.ACTIVE, expires_at__lte=now)
+    return ApiKey.objects.aggregate(
+        active=Count("pk", filter=Q(state=State.ACTIVE) & ~expired),
+        expired=Count("pk", filter=expired),
+        inactive=Count("pk", filter=Q(state=State.INACTIVE)),
+    )

@@ -2,7 +2,10 @@
 
 from django.core.cache import cache
 
+from common.metrics import counts_cache_errors
 
+
+@counts_cache_errors
 def increment(key: str, *, timeout: int) -> int:
     """Add one to the counter at ``key`` (created with ``timeout`` seconds to live); return the new count.
 
@@ -23,6 +26,7 @@ def increment(key: str, *, timeout: int) -> int:
         return 1
 
 
+@counts_cache_errors
 def read(key: str) -> int:
     """Return the counter at ``key``, 0 when it does not exist."""
     return cache.get(key, 0)
