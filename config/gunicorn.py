@@ -13,13 +13,14 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from prometheus_client import multiprocess
-
 _made_here = False
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    # Set before any worker is forked (and so before prometheus_client is imported by the app).
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="envkeys-metrics-")
     _made_here = True
+
+# Only now: prometheus_client chooses between per-process and shared values when it is first
+# imported, from PROMETHEUS_MULTIPROC_DIR, and the workers inherit the master's modules.
+from prometheus_client import multiprocess  # noqa: E402
 
 
 def on_starting(server):
