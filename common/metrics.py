@@ -74,10 +74,19 @@ KEY_COUNT_FAILURES = Counter(
 )
 
 
+# The labelled children each request needs, found by a dict lookup rather than ``labels()`` (which
+# checks and locks on every call): there are few, since every label value comes from a fixed set.
+_request_children: dict[tuple[str, str, int], tuple] = {}
+
+
 def count_request(*, route: str, method: str, status: int, seconds: float) -> None:
     """Count one answered request and its duration."""
-    REQUESTS.labels(route, method, str(status)).inc()
-    REQUEST_DURATION.labels(route, method).observe(seconds)
+    children = _request_children.get((route, method, status))
+    if children is None:
+        children = (REQUESTS.labels(route, method, str(status)), REQUEST_DURATION.labels(route, method))
+        _request_children[(route, method, status)] = children
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 def count_key_authentication(outcome: str) -> None:

@@ -13,8 +13,8 @@ object with its headers) is ever printed.
 import contextvars
 import logging
 import re
+import secrets
 import time
-import uuid
 
 from django.conf import settings
 from pythonjsonlogger import json as jsonlogger
@@ -57,7 +57,7 @@ def _incoming_request_id(request) -> str:
         incoming = request.META.get("HTTP_X_REQUEST_ID", "")
         if _REQUEST_ID.match(incoming):
             return incoming
-    return uuid.uuid4().hex
+    return secrets.token_hex(16)
 
 
 class RequestMiddleware:
