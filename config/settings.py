@@ -1,5 +1,6 @@
 """Settings for envkeys: every value comes from the environment (or an optional .env file)."""
 
+import ipaddress
 from pathlib import Path
 
 import environ
@@ -137,6 +138,11 @@ if _is_redis:
 READINESS_TIMEOUT = env.float("READINESS_TIMEOUT", default=2.0)
 # Who may read /metrics: client addresses or networks (default loopback only)...
 METRICS_ALLOWED_ADDRESSES = env.list("METRICS_ALLOWED_ADDRESSES", default=["127.0.0.1", "::1"])
+for _address in METRICS_ALLOWED_ADDRESSES:
+    try:
+        ipaddress.ip_network(_address, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"METRICS_ALLOWED_ADDRESSES: {_address!r} is not an address or network.") from None
 # ...or anyone sending "Authorization: Bearer <token>" (empty: no token). Everyone else gets 404.
 METRICS_BEARER_TOKEN = env.str("METRICS_BEARER_TOKEN", default="")
 # How long the counts of keys by state are kept between scrapes (seconds).

@@ -6,8 +6,11 @@ purpose.
 """
 
 import json
+import os
 import shutil
 import socket
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -209,3 +212,35 @@ def test_readiness_answers_503_at_once_when_the_database_refuses_connections(ser
 
     assert ready.status == 503
     assert ready.json() == {"status": "unready", "database": "unavailable", "cache": "ok"}
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        pytest.param("LOG_FORMAT", "xml", "LOG_FORMAT must be text or json.", id="log-format"),
+        pytest.param(
+            "METRICS_ALLOWED_ADDRESSES",
+            "10.0.0.0/8,prometheus.internal",
+            "METRICS_ALLOWED_ADDRESSES: 'prometheus.internal' is not an address or network.",
+            id="metrics-address",
+        ),
+    ],
+)
+def test_a_wrong_operations_setting_stops_the_server_from_starting(variable, value, message):
+    env = {name: os.environ[name] for name in ("PATH", "HOME", "LANG") if name in os.environ}
+    env.update(
+        {variable: value, "SECRET_KEY": "x" * 50, "DJANGO_SETTINGS_MODULE": "config.settings"},
+        DATABASE_URL=f"sqlite:///{settings.BASE_DIR / 'unused.sqlite3'}",
+    )
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode != 0
+    assert message in result.stderr
