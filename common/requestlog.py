@@ -33,7 +33,8 @@ _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
 # Asked every few seconds by load balancers and Prometheus: counted, but not logged line by line.
 _QUIET_ROUTES = frozenset({"healthz", "readyz", "metrics"})
 
-_request_id = contextvars.ContextVar("envkeys_request_id", default="-")
+_NO_REQUEST = "-"
+_request_id = contextvars.ContextVar("envkeys_request_id", default=_NO_REQUEST)
 _access_key = contextvars.ContextVar("envkeys_access_key", default="")
 
 
@@ -41,9 +42,11 @@ def note_access_key(access_key: str) -> None:
     """Remember, for this request's log records, the access key it presented (never a secret).
 
     The caller passes only a string with an access key's shape, so that a secret typed in the
-    wrong place is never logged.
+    wrong place is never logged. Outside a request (``RequestMiddleware`` resets it after each
+    one) nothing is remembered, so no later record is labelled with a key it has nothing to do with.
     """
-    _access_key.set(access_key)
+    if _request_id.get() != _NO_REQUEST:
+        _access_key.set(access_key)
 
 
 def current_request_id() -> str:

@@ -8,7 +8,7 @@ import re
 import pytest
 from rest_framework.test import APIClient
 
-from common.requestlog import JsonFormatter, RequestContextFilter
+from common.requestlog import JsonFormatter, RequestContextFilter, note_access_key
 from tests.support.auth import basic_auth
 
 pytestmark = pytest.mark.django_db
@@ -175,3 +175,15 @@ def test_request_lines_can_be_turned_off(settings, json_log):
     APIClient().get("/api/v1/")
 
     assert [line for line in lines(json_log) if line["logger"] == "envkeys.request"] == []
+
+
+def test_an_access_key_noted_outside_a_request_labels_no_later_record():
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RequestContextFilter())
+
+    note_access_key("EKABCDEFGH0123456789")
+    handler.handle(logging.makeLogRecord({"name": "envkeys", "msg": "later", "levelname": "INFO"}))
+
+    assert "access_key" not in json.loads(stream.getvalue())
