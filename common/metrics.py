@@ -132,7 +132,7 @@ def counts_cache_errors(function):
 
 
 class StateCounts(Collector):
-    """Report ``envkeys_api_keys{state=...}`` from a counting function, at most once per ``max_age`` seconds.
+    """Report ``envkeys_api_keys{state=...}`` from a counting function, counted at most once per period.
 
     ``count`` returns ``{state: number}``; it runs in the process that answers the scrape and its
     result is kept for ``METRICS_KEY_COUNTS_SECONDS``, so scraping every few seconds costs one
@@ -181,11 +181,10 @@ def multiprocess() -> bool:
 
 def exposition() -> bytes:
     """Return every metric in the Prometheus text format: summed over all workers in multiprocess mode."""
+    registry = CollectorRegistry()
     if multiprocess():
-        registry = CollectorRegistry()
         prometheus_multiprocess.MultiProcessCollector(registry)
     else:
-        registry = CollectorRegistry()
         registry.register(_Default())
     for collector in _state_counts:
         registry.register(collector)
