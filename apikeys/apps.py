@@ -11,5 +11,8 @@ class ApikeysConfig(AppConfig):
     verbose_name = "Environment API keys"
 
     def ready(self):
-        """Register the OpenAPI description of the key authentication."""
-        from apikeys import schema  # noqa: F401
+        """Register the OpenAPI description of the key authentication and the metric of keys by state."""
+        from apikeys import schema, selectors  # noqa: F401
+        from common import metrics
+
+        metrics.report_key_states(selectors.key_counts_by_state)

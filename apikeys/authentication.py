@@ -12,6 +12,7 @@ from rest_framework.permissions import SAFE_METHODS
 from apikeys import forward_auth, limits, selectors, usage
 from apikeys.crypto import is_well_formed_access_key
 from apikeys.models import ApiKey
+from common import metrics, requestlog
 from common.actor import client_address
 from common.audit.refusals import count_refusal
 from environments.models import Environment
@@ -78,7 +79,12 @@ class ApiKeyAuthentication(authentication.BasicAuthentication):
             access_key, secret = _decode(credentials.strip())
         except exceptions.AuthenticationFailed as exc:
             # A Basic header that cannot be read as ACCESS_KEY:SECRET_KEY: a failure like any other.
-            limits.record_failure(address=client_address(request), access_key=None, code=exc.get_codes())
+            try:
+                limits.record_failure(address=client_address(request), access_key=None, code=exc.get_codes())
+            except exceptions.Throttled:
+                metrics.count_key_authentication("throttled")
+                raise
+            metrics.count_key_authentication("authentication_failed")
             raise
         return self.authenticate_credentials(access_key, secret, request)
 
@@ -86,12 +92,24 @@ class ApiKeyAuthentication(authentication.BasicAuthentication):
     def authenticate_credentials(self, userid, password, request=None):
         """Return ``(ApiKeyUser, key)`` for a usable key pair, or raise AuthenticationFailed (or Throttled)."""
         address = client_address(request)
-        limits.refuse_if_over_limit(address=address, access_key=userid)
+        well_formed = is_well_formed_access_key(userid)
+        if well_formed:
+            requestlog.note_access_key(userid)
+        try:
+            limits.refuse_if_over_limit(address=address, access_key=userid)
+        except exceptions.Throttled:
+            metrics.count_key_authentication("throttled")
+            raise
         try:
             key = usage.authenticate_api_key(access_key=userid, secret=password)
         except usage.KeyRefused as exc:
-            limits.record_failure(address=address, access_key=userid, code=exc.code)
-            well_formed = is_well_formed_access_key(userid)
+            try:
+                limits.record_failure(address=address, access_key=userid, code=exc.code)
+            except exceptions.Throttled:
+                # This failure put the address or key over a limit: the answer is 429.
+                metrics.count_key_authentication("throttled")
+                raise
+            metrics.count_key_authentication(exc.code)
             count_refusal(
                 access_key=userid if well_formed else "",
                 address=address,
@@ -100,6 +118,7 @@ class ApiKeyAuthentication(authentication.BasicAuthentication):
                 forwarded=self.forwarded_to(request),
             )
             raise exceptions.AuthenticationFailed(exc.message, code=exc.code) from None
+        metrics.count_key_authentication("success")
         self.enforce_same_origin(request)
         return ApiKeyUser(key), key
 

@@ -244,3 +244,14 @@ def environments_with_key_counts(*, actor) -> QuerySet[Environment]:
         active_key_count=Count("api_keys", filter=_status_filter(Status.ACTIVE, now, prefix="api_keys__")),
         expiring_key_count=Count("api_keys", filter=_expiring_soon(now, prefix="api_keys__")),
     )
+
+
+def key_counts_by_state() -> dict[str, int]:
+    """Return how many keys are active, expired (active but past their expiry) and inactive, in one query."""
+    now = timezone.now()
+    expired = Q(state=State.ACTIVE, expires_at__lte=now)
+    return ApiKey.objects.aggregate(
+        active=Count("pk", filter=Q(state=State.ACTIVE) & ~expired),
+        expired=Count("pk", filter=expired),
+        inactive=Count("pk", filter=Q(state=State.INACTIVE)),
+    )

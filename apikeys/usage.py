@@ -18,6 +18,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from apikeys import crypto, selectors
 from apikeys.models import ApiKey
+from common import metrics
 from common.errors import DomainError
 
 logger = logging.getLogger(__name__)
@@ -70,10 +71,14 @@ def record_key_use(*, key: ApiKey) -> None:
         written = _write_last_used(key_id=key.pk, now=now, threshold=threshold)
     except DatabaseError as exc:
         if _is_lock_contention(exc):
+            metrics.count_last_used_write("skipped")
             logger.debug("Skipped recording the last use of API key %s: the row or database is busy", key.access_key)
         else:
+            metrics.count_last_used_write("failed")
             logger.warning("Could not record the last use of API key %s", key.access_key, exc_info=True)
         return
+    # Not written: another worker wrote it first, or the row was locked (SKIP LOCKED).
+    metrics.count_last_used_write("written" if written else "skipped")
     if written:
         key.last_used_at = now
 

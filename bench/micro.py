@@ -6,6 +6,8 @@
    reversed once per response, the id appended).
 3. A whole key-authenticated request, in process (Django's test client, no network): the
    environment endpoint and the forward-authentication endpoint, whose cost should be no higher.
+4. What ``common.requestlog.RequestMiddleware`` adds to every request (request id, request
+   metrics in multiprocess mode, the request log line), around a view that does nothing.
 
 Usage: ``.venv/bin/python bench/micro.py [--calls 5000] [--database-url sqlite:///...]``. With no
 database URL it migrates a throw-away SQLite file. It prints microseconds per call, the median of
@@ -35,6 +37,9 @@ def main() -> None:
     os.environ["DATABASE_URL"] = options.database_url or f"sqlite:///{workdir}/lookup.sqlite3"
     os.environ.setdefault("SECRET_KEY", "bench-only")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    # As under gunicorn (config/gunicorn.py): metrics in shared memory-mapped files.
+    os.makedirs(f"{workdir}/metrics")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = f"{workdir}/metrics"
 
     import django
 
@@ -101,7 +106,6 @@ def main() -> None:
     print("A key's absolute link:")
     for name, link in (("DRF reverse, per link", drf_link), ("envkeys links, per link", envkeys_link)):
         _report(name, link, options.calls)
-
     from django.conf import settings
     from django.test import Client
 
@@ -117,6 +121,40 @@ def main() -> None:
     ratio = timings["GET authorize endpoint"] / timings["GET environment endpoint"]
     verdict = "PASS" if ratio <= 1 else "FAIL"
     print(f"  authorize / environment endpoint = {ratio:.2f} (target: no higher than 1: {verdict})")
+    _middleware(options.calls, environment_pk=environment.pk)
+
+
+def _middleware(calls: int, *, environment_pk: int) -> None:
+    """Time a request through RequestMiddleware and without it, around a view that does nothing."""
+    import logging
+
+    from django.conf import settings
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+    from django.urls import resolve
+
+    from common.requestlog import RequestMiddleware
+
+    path = f"/api/v1/environments/{environment_pk}/"
+    match = resolve(path)
+    response = HttpResponse(b"{}", content_type="application/json")
+    # The request line goes where the console handler writes, sent to /dev/null here.
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(open(os.devnull, "w"))  # noqa: SIM115 - kept open for the run
+
+    def view(request):
+        request.resolver_match = match
+        return response
+
+    request = RequestFactory().get(path, REMOTE_ADDR="127.0.0.1")
+    middleware = RequestMiddleware(view)
+    print("Request middleware (request id, metrics, request line), around a view that does nothing:")
+    _report("no middleware", lambda: view(request), calls)
+    settings.LOG_REQUESTS = False
+    _report("RequestMiddleware, no line", lambda: middleware(request), calls)
+    settings.LOG_REQUESTS = True
+    _report("RequestMiddleware + line", lambda: middleware(request), calls)
 
 
 def _report(name: str, call, calls: int) -> float:

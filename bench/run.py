@@ -94,6 +94,9 @@ class Server:
             "-m",
             "gunicorn",
             "config.wsgi:application",
+            # As in production: the metrics of all workers in a shared directory (multiprocess mode).
+            "--config",
+            "python:config.gunicorn",
             "--chdir",
             str(ROOT),
             "--bind",

@@ -18,6 +18,8 @@ from typing import TypeVar
 from django.conf import settings
 from django.core.cache import cache
 
+from common import metrics
+
 logger = logging.getLogger("envkeys.cache")
 
 # A cache that stays down is reported once per this many seconds per process, not once per request.
@@ -37,6 +39,7 @@ def cache_failed(operation: str, error: Exception) -> None:
     ``WARNING_INTERVAL`` seconds in this process.
     """
     global _last_warning, _skip_until
+    metrics.count_cache_error()
     now = time.time()
     with _lock:
         _skip_until = now + settings.CACHE_RETRY_INTERVAL
@@ -109,3 +112,16 @@ def read_many(keys: list[str]) -> dict[str, int]:
 def put(key: str, value: int, *, timeout: int) -> None:
     """Set the counter at ``key`` to ``value`` (nothing when the cache is unavailable)."""
     _attempt("put", lambda: cache.set(key, value, timeout=timeout), None)
+
+
+def available() -> bool:
+    """Return whether the cache answers a read now, for the readiness probe (which says so, never waits on it).
+
+    Tried even in the seconds after a failure; a failure goes through ``cache_failed`` like any other.
+    """
+    try:
+        cache.get("envkeys:readyz")
+    except Exception as error:
+        cache_failed("read", error)
+        return False
+    return True

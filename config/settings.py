@@ -1,5 +1,6 @@
 """Settings for envkeys: every value comes from the environment (or an optional .env file)."""
 
+import ipaddress
 from pathlib import Path
 
 import environ
@@ -53,6 +54,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the request id, request metrics and the request log line cover every other middleware.
+    "common.requestlog.RequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before anything reads a body: 411 for a chunked body, 413 for one over the size limit.
     "common.request_bodies.RequestBodyMiddleware",
@@ -141,6 +144,26 @@ CACHE_RETRY_INTERVAL = env.float("CACHE_RETRY_INTERVAL", default=5.0)
 # No file uploads anywhere: a multipart body's file part is refused (400) before it is read. The
 # browsable API's forms still post multipart, with fields only.
 DATA_UPLOAD_MAX_NUMBER_FILES = 0
+
+# --- Operations: probes and metrics (issue 12) ---------------------------------------------------
+# /healthz, /readyz and /metrics: see docs/deployment.md. PROMETHEUS_MULTIPROC_DIR (read by
+# prometheus_client itself) is set up by config/gunicorn.py.
+
+# How long /readyz waits for the database to answer SELECT 1 on a fresh connection (seconds).
+READINESS_TIMEOUT = env.float("READINESS_TIMEOUT", default=2.0)
+# Who may read /metrics: client addresses or networks (default loopback only)...
+METRICS_ALLOWED_ADDRESSES = env.list("METRICS_ALLOWED_ADDRESSES", default=["127.0.0.1", "::1"])
+for _address in METRICS_ALLOWED_ADDRESSES:
+    try:
+        ipaddress.ip_network(_address, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"METRICS_ALLOWED_ADDRESSES: {_address!r} is not an address or network.") from None
+# ...or anyone sending "Authorization: Bearer <token>" (empty: no token). Everyone else gets 404.
+METRICS_BEARER_TOKEN = env.str("METRICS_BEARER_TOKEN", default="")
+# How long the counts of keys by state are kept between scrapes (seconds).
+METRICS_KEY_COUNTS_SECONDS = env.int("METRICS_KEY_COUNTS_SECONDS", default=60)
+# The probes and /metrics are answered over plain HTTP even with SECURE_SSL_REDIRECT on.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 
 # --- Production / HTTPS -----------------------------------------------------------------------
 # SECRET_KEY (required when DEBUG is off), DEBUG and ALLOWED_HOSTS are read under "Core" above.
@@ -329,11 +352,22 @@ SPECTACULAR_SETTINGS = {
 
 # --- Logging and error reports ----------------------------------------------------------------
 
+# "text" (the default) or "json": one JSON object per line (common.requestlog.JsonFormatter).
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT must be text or json.")
+# One INFO line per answered request (logger envkeys.request), probes and /metrics excepted.
+LOG_REQUESTS = env.bool("LOG_REQUESTS", default=True)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request": {"()": "common.requestlog.RequestContextFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "common.requestlog.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # Django logs every 4xx answer as a warning: a flood of bad credentials would flood the log.
     # Refused authentications are summarised in the audit log instead; 5xx are still logged.

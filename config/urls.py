@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth.views import LoginView, LogoutView
 from django.urls import include, path, re_path
 
+from common import probes
 from common.api.errors import not_found
 from environments import oidc
 from environments.auth_forms import AdminSignInForm, SignInForm
@@ -12,6 +13,10 @@ from environments.auth_forms import AdminSignInForm, SignInForm
 admin.site.login_form = AdminSignInForm
 
 urlpatterns = [
+    # Probes and metrics for operators (no authentication, never throttled): docs/deployment.md.
+    path("healthz", probes.healthz, name="healthz"),
+    path("readyz", probes.readyz, name="readyz"),
+    path("metrics", probes.metrics_view, name="metrics"),
     # Before any include("django.contrib.auth.urls"), so that this sign-in view wins.
     path("accounts/login/", LoginView.as_view(authentication_form=SignInForm), name="login"),
     # OpenID Connect sign-in (404 unless OIDC_ISSUER is set); the callback is the redirect URI to register.

@@ -40,6 +40,7 @@ from apikeys.authentication import ApiKeyAuthentication
 from apikeys.models import ApiKey
 from common.audit import records as audit
 from common.audit.models import AuditAction, AuditEvent
+from common.requestlog import JsonFormatter, RequestContextFilter
 from tests.support.auth import basic_auth
 
 pytestmark = pytest.mark.django_db
@@ -65,10 +66,16 @@ class EveryRecord(logging.Handler):
         super().__init__(level=logging.DEBUG)
         self.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
         self.records: list[tuple[str, str]] = []
+        # What LOG_FORMAT=json writes: the project's formatter, with the request id and access key.
+        self.json_formatter = JsonFormatter()
+        self.request_context = RequestContextFilter()
+        self.json_lines: list[str] = []
 
     def emit(self, record):
         # The attributes too: a structured (JSON) formatter would print every one of them.
         self.records.append((record.name, f"{self.format(record)}\n{record.__dict__!r}"))
+        self.request_context.filter(record)
+        self.json_lines.append(self.json_formatter.format(record))
 
 
 @pytest.fixture
@@ -171,6 +178,7 @@ def _unpickled(value):
 def log_places(logs: EveryRecord, caplog) -> dict[str, str]:
     places = {f"log record #{number} ({name})": text for number, (name, text) in enumerate(logs.records)}
     places["caplog"] = caplog.text
+    places["json log"] = "\n".join(logs.json_lines)
     return places
 
 
@@ -438,6 +446,8 @@ def test_each_secret_is_in_its_creation_response_and_nowhere_else(journey):
         assert {"response", "dumpdata", "table apikeys_apikey", "log record", "caplog", "audit events"} <= (
             found_access_key
         ), label
+        # The JSON log names the key on the lines of the requests made with it.
+        assert f'"access_key": "{created.key.access_key}"' in places["json log"], label
         # The digest is in the database and in the SQL log (the INSERT).
         assert {"dumpdata", "table apikeys_apikey", "log record", "caplog"} <= _kinds(
             where(created.key.secret_hash.partition("$")[2], places)

@@ -21,6 +21,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from common import metrics
 from common.errors import DomainError
 
 logger = logging.getLogger("envkeys.api")
@@ -197,6 +198,7 @@ def database_unavailable(request):
 
     The page renders no template: templates may ask for the signed-in user, which needs the database.
     """
+    metrics.count_database_unavailable()
     if _is_api(request):
         response = JsonResponse(_error("database_unavailable", DATABASE_UNAVAILABLE), status=503)
     else:

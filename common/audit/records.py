@@ -9,6 +9,7 @@ import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from common import metrics
 from common.actor import SYSTEM, Actor, api_key_of
 from common.audit.models import ActorType, AuditEvent
 
@@ -54,6 +55,7 @@ def record(
     if _SECRET_FIELDS & changes.keys():
         raise ValueError("An audit event never holds a secret or its digest.")
     actor_type, user, actor_name = describe_actor(actor)
+    transaction.on_commit(lambda: metrics.count_audit_event(action))
     return AuditEvent.objects.create(
         environment=environment,
         environment_name=environment.name if environment is not None else "",

@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from common import counters
+from common import counters, metrics
 from common.audit.models import ActorType, AuditAction, AuditEvent
 
 logger = logging.getLogger(__name__)
@@ -162,6 +162,7 @@ def _insert(
     # An unknown access key has no environment: such rows are for superusers (the admin) only.
     try:
         with transaction.atomic():
+            transaction.on_commit(lambda: metrics.count_audit_event(AuditAction.AUTH_REFUSED))
             AuditEvent.objects.create(
                 environment=environment,
                 environment_name=environment.name if environment is not None else "",

@@ -148,6 +148,9 @@ def start_app_server(*, name: str, env: dict, log_dir: Path, workers: int = 1) -
         "-m",
         "gunicorn",
         "config.wsgi",
+        # As in production (docs/deployment.md): the metrics directory shared by the workers.
+        "--config",
+        "python:config.gunicorn",
         "--bind",
         f"fd://{sock.fileno()}",
         "--workers",
