@@ -63,6 +63,7 @@ def test_generating_the_schema_raises_no_warnings_or_errors(capsys):
         pytest.param("post", "", None, 405, "method_not_allowed", id="post-405"),
         pytest.param("get", "", ("EK" + "A" * 30, "wrong"), 401, "authentication_failed", id="wrong-key-401"),
         pytest.param("get", "?format=xml", None, 404, "not_found", id="format-xml-404"),
+        pytest.param("get", "?version=%3Cscript%3E", None, 404, "not_found", id="version-404"),
     ],
 )
 def test_errors_from_the_schema_endpoint_are_json(api_client, method, query, credentials, status, code):
@@ -74,3 +75,11 @@ def test_errors_from_the_schema_endpoint_are_json(api_client, method, query, cre
     assert response.status_code == status
     assert response["Content-Type"] == "application/json"
     assert response.json()["code"] == code
+
+
+def test_the_schema_never_prints_a_version_the_request_made_up(api_client):
+    response = api_client.get("/api/v1/schema/?version=%3Cscript%3Ealert(1)%3C/script%3E&format=json")
+
+    assert response.status_code == 404
+    assert "<script>" not in response.content.decode()
+    assert api_client.get("/api/v1/schema/?format=json").json()["info"]["version"] == "1"
