@@ -168,7 +168,15 @@ class AuthorizeView(APIView):
             target=forward_auth.forwarded_request(request),
             address=client_address(request),
         )
-        return HttpResponse(status=status.HTTP_200_OK, headers=forward_auth.identity_headers(grant))
+        response = HttpResponse(status=status.HTTP_200_OK, headers=forward_auth.identity_headers(grant))
+        del response["Content-Type"]  # no body, so no type (Django would say text/html)
+        return response
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        """Send no ``Allow`` header: a proxy passes refusals on to its client, whose service allows what it allows."""
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response.headers.pop("Allow", None)
+        return response
 
     # Every method asks the same question: nginx's subrequest keeps the client's method, and a
     # method Django does not name (WebDAV's PROPFIND) reaches http_method_not_allowed.

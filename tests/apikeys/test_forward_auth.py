@@ -150,6 +150,8 @@ def test_a_valid_key_is_answered_200_with_an_empty_body_and_the_identity_headers
 
     assert response.status_code == 200
     assert response.content == b""
+    assert "Content-Type" not in response  # no body, so no type
+    assert "Allow" not in response
     assert response["X-Envkeys-Environment-Id"] == str(environment.pk)
     assert response["X-Envkeys-Environment"] == "production"
     assert response["X-Envkeys-Access-Key"] == key.access_key
@@ -172,6 +174,8 @@ def test_no_credentials_get_401_with_the_basic_challenge(api_client, environment
     assert response["WWW-Authenticate"] == 'Basic realm="envkeys", charset="UTF-8"'
     assert response.json()["code"] == "not_authenticated"
     assert not any(name in response for name in IDENTITY)
+    # Caddy passes a refusal on to the client: the methods envkeys accepts say nothing of the service's.
+    assert "Allow" not in response
 
 
 def test_a_wrong_secret_gets_401_and_a_refusal_summary_with_the_forwarded_host_and_path(
