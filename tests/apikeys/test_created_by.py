@@ -79,7 +79,7 @@ def test_the_dashboard_key_list_shows_and_filters_by_the_creator(web_client_for,
     html = client.get(f"/environments/{environment.pk}/api/").content.decode()
     filtered = client.get(f"/environments/{environment.pk}/api/", {"created_by": member.username}).content.decode()
 
-    creators = re.findall(r'<td data-label="Created by" class="key-created-by">([^<]*)</td>', html)
+    creators = re.findall(r'<div class="key-created-by">by <span title="([^"]*)">', html)
     assert sorted(creators) == sorted([owner.username, member.username])
     assert 'aria-label="Filter keys by who created them"' in html
     assert "by-member" in filtered and "by-owner" not in filtered

@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from apikeys import services as key_services
 from apikeys.models import ApiKey
+from common.actor import Actor
 from environments import services as environment_services
 from tests.e2e.conftest import DESKTOP, PHONE, SCREENSHOTS
 
@@ -271,3 +272,50 @@ def test_the_readme_table(page, owner, production, shoot):
     expect(page.locator("tr.key-expiring .key-expires")).to_contain_text("in 3 days")
     expect(page.locator("tr.key-expired .key-expires")).to_contain_text("expired 2 days ago")
     shoot(page, "key-table")
+
+
+@pytest.mark.parametrize("width", [1280, 1024, 900, 800])
+def test_a_page_of_long_unbroken_names_by_a_long_named_creator_fits_a_desktop_screen(
+    page, owner, production, django_user_model, shoot, width
+):
+    # The names and descriptions people paste, on a later page and created by a person whose
+    # username (150 characters at most) has no space either.
+    creator = django_user_model.objects.create_user("platform-automation-service-account-" * 4, password=PASSWORD)
+    environment_services.add_member(environment=production, username=creator.username, role="owner")
+    for number in range(55):
+        key_services.create_api_key(
+            environment=production,
+            name=f"{number:02d}-" + "x" * 97,
+            description=LONG_URL + "/" + "y" * 200,
+            actor=Actor(creator),
+        )
+    sign_in(page, "olivia")
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(f"/environments/{production.pk}/api/?page=2")
+    expect(page.locator("#key-count")).to_contain_text("of 55")
+
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    for summary in page.locator("tr.key-row summary").all():
+        box = summary.bounding_box()
+        assert box["x"] + box["width"] <= width, box
+    # The creator's long username is cut to one line, whole in its title.
+    created_by = page.locator("tr.key-row .key-created-by span").first
+    assert created_by.get_attribute("title") == creator.username
+    assert created_by.bounding_box()["height"] < 30
+    shoot(page, f"key-table-long-names-page-2-{width}")
+
+
+def test_the_audit_log_of_long_unbroken_names_and_descriptions_fits_a_desktop_screen(page, owner, production, shoot):
+    key, _ = key_services.create_api_key(
+        environment=production, name="n" * 100, description="d" * 1000, actor=Actor(owner)
+    )
+    key_services.update_api_key(key=key, name="m" * 100, description=LONG_URL + "e" * 500, actor=Actor(owner))
+    environment_services.update_environment(
+        environment=production, name="p" * 100, description="q" * 1000, actor=Actor(owner)
+    )
+    sign_in(page, "olivia")
+    page.goto(f"/environments/{production.pk}/events/")
+    expect(page.locator("table.events")).to_contain_text("m" * 100)
+
+    assert page.evaluate("document.documentElement.scrollWidth") <= DESKTOP["width"]
+    shoot(page, "audit-log-long-names")
