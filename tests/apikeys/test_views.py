@@ -165,6 +165,18 @@ def test_api_page_is_open_to_everyone_who_may_see_the_environment(web_client_for
     )
 
 
+@pytest.mark.parametrize("who", ["owner", "outsider"])
+def test_an_environments_own_address_opens_its_api_page_which_decides_who_may_see_it(
+    web_client_for, request, environment, who
+):
+    client = web_client_for(request.getfixturevalue(who))
+
+    response = client.get(f"/environments/{environment.pk}/", follow=True)
+
+    assert response.redirect_chain == [(f"/environments/{environment.pk}/api/", 302)]
+    assert response.status_code == (200 if who == "owner" else 404)
+
+
 def test_api_page_needs_sign_in_when_access_control_is_on(web_client_for, environment):
     response = web_client_for().get(f"/environments/{environment.pk}/api/")
     assert response.status_code == 302
