@@ -11,7 +11,7 @@ from environments.models import Environment, GroupMapping, Membership, Role
 
 # The collections nested under an environment's URL: their link names are the router's prefixes
 # (config/api_router.py), and tests/common/test_links.py checks them against DRF's reverse.
-NESTED = ("apikeys", "members", "events")
+NESTED = ("apikeys", "members", "groups", "events")
 
 
 def environment_url(environment_id: int, request) -> str:
@@ -27,7 +27,8 @@ def member_url(membership: Membership, request) -> str:
 def environment_links(environment_id: int, request) -> dict:
     """Return the absolute URLs of every part of the API for one environment that the requester may use.
 
-    Keys never see members, so a key's view of its environment has no ``members`` link.
+    Keys never see members or group mappings, so a key's view of its environment has no
+    ``members`` or ``groups`` link.
     """
     links = {"self": environment_url(environment_id, request)}
     for name in NESTED:
@@ -35,7 +36,7 @@ def environment_links(environment_id: int, request) -> dict:
     # Forward authentication for services of this environment (docs/forward-auth.md).
     links["authorize"] = links_for(request).item("api:environment-list", environment_id, "authorize")
     if api_key_of(getattr(request, "user", None)) is not None:
-        del links["members"]
+        del links["members"], links["groups"]
     return links
 
 

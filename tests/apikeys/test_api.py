@@ -606,6 +606,7 @@ def test_a_signed_in_member_also_gets_the_members_link(api_client_for, member, e
     body = api_client_for(member).get(f"/api/v1/environments/{environment.pk}/").json()
 
     assert body["links"]["members"] == f"{BASE}/api/v1/environments/{environment.pk}/members/"
+    assert body["links"]["groups"] == f"{BASE}/api/v1/environments/{environment.pk}/groups/"
 
 
 # --- JSON errors for every status -------------------------------------------------------------
