@@ -298,10 +298,13 @@ def test_a_page_of_long_unbroken_names_by_a_long_named_creator_fits_a_desktop_sc
     for summary in page.locator("tr.key-row summary").all():
         box = summary.bounding_box()
         assert box["x"] + box["width"] <= width, box
-    # The creator's long username is cut to one line, whole in its title.
+    # The creator's long username is cut to one line, whole in its title, beside the Created label
+    # on a card as well as under the date in the table.
     created_by = page.locator("tr.key-row .key-created-by span").first
     assert created_by.get_attribute("title") == creator.username
     assert created_by.bounding_box()["height"] < 30
+    created = page.locator("tr.key-row td.key-created").first
+    assert abs(created.locator("time").bounding_box()["x"] - created_by.bounding_box()["x"]) < 60
     shoot(page, f"key-table-long-names-page-2-{width}")
 
 
