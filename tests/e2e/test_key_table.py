@@ -275,7 +275,7 @@ def test_the_readme_table(page, owner, production, shoot):
 
 
 @pytest.mark.parametrize("width", [1280, 1024, 900, 800])
-def test_a_page_of_long_unbroken_names_by_a_long_named_creator_fits_a_desktop_screen(
+def test_a_page_of_long_unbroken_names_by_a_long_named_creator_fits_desktop_and_tablet_widths(
     page, owner, production, django_user_model, shoot, width
 ):
     # The names and descriptions people paste, on a later page and created by a person whose
