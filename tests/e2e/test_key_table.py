@@ -321,4 +321,6 @@ def test_the_audit_log_of_long_unbroken_names_and_descriptions_fits_a_desktop_sc
     expect(page.locator("table.events")).to_contain_text("m" * 100)
 
     assert page.evaluate("document.documentElement.scrollWidth") <= DESKTOP["width"]
+    page.set_viewport_size(PHONE)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     shoot(page, "audit-log-long-names")
