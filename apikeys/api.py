@@ -173,9 +173,18 @@ class AuthorizeView(APIView):
         return response
 
     def finalize_response(self, request, response, *args, **kwargs):
-        """Send no ``Allow`` header: a proxy passes refusals on to its client, whose service allows what it allows."""
+        """Name a refusal's code in ``X-Envkeys-Error``, and send no ``Allow`` header.
+
+        nginx's ``auth_request`` never reads an answer's body, so the shipped nginx configuration
+        builds the client's JSON error from this header. A proxy passes refusals on to its client,
+        whose service allows what it allows: hence no ``Allow``.
+        """
         response = super().finalize_response(request, response, *args, **kwargs)
         response.headers.pop("Allow", None)
+        data = getattr(response, "data", None)
+        code = data.get("code") if response.status_code >= 400 and isinstance(data, dict) else None
+        if code:
+            response["X-Envkeys-Error"] = code
         return response
 
     # Every method asks the same question: nginx's subrequest keeps the client's method, and a

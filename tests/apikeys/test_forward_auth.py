@@ -152,6 +152,7 @@ def test_a_valid_key_is_answered_200_with_an_empty_body_and_the_identity_headers
     assert response.content == b""
     assert "Content-Type" not in response  # no body, so no type
     assert "Allow" not in response
+    assert "X-Envkeys-Error" not in response
     assert response["X-Envkeys-Environment-Id"] == str(environment.pk)
     assert response["X-Envkeys-Environment"] == "production"
     assert response["X-Envkeys-Access-Key"] == key.access_key
@@ -176,6 +177,8 @@ def test_no_credentials_get_401_with_the_basic_challenge(api_client, environment
     assert not any(name in response for name in IDENTITY)
     # Caddy passes a refusal on to the client: the methods envkeys accepts say nothing of the service's.
     assert "Allow" not in response
+    # nginx never reads the body: the code is in a header too, for its configuration's JSON error.
+    assert response["X-Envkeys-Error"] == "not_authenticated"
 
 
 def test_a_wrong_secret_gets_401_and_a_refusal_summary_with_the_forwarded_host_and_path(
@@ -228,6 +231,7 @@ def test_another_environments_key_is_403_wrong_environment(api_client, key_pair,
     response = ask(api_client, authorize_url(other_environment), key_pair)
 
     assert (response.status_code, response.json()["code"]) == (403, "wrong_environment")
+    assert response["X-Envkeys-Error"] == "wrong_environment"
     assert not any(name in response for name in IDENTITY)
 
 

@@ -42,6 +42,20 @@ def call(proxy, method="GET", path="/reports?page=2", *, pair=None, headers=None
         return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
 
 
+def challenges(proxy) -> list[str]:
+    """Return every WWW-Authenticate header of the proxy's answer to a request without credentials."""
+    request = urllib.request.Request(proxy.url + "/reports", headers={"Host": SERVICE_HOST})
+    try:
+        urllib.request.urlopen(request, timeout=30)
+    except urllib.error.HTTPError as error:
+        return error.headers.get_all("WWW-Authenticate") or []
+    return []
+
+
+def code(body: bytes) -> str:
+    return json.loads(body)["code"]
+
+
 @pytest.fixture
 def upstream():
     server = EchoUpstream()
@@ -75,10 +89,12 @@ def test_a_service_behind_the_proxy_is_reached_only_as_envkeys_decides(
     def explain(what):
         return f"{proxy_name}: {what}\n{proxy.log_tail()}\n{envkeys.log_tail()}"
 
-    # No credentials: 401 with the Basic challenge at the client, and the upstream never asked.
-    status, headers, _ = call(proxy)
+    # No credentials: 401 with the Basic challenge (once) and envkeys' JSON error at the client,
+    # and the upstream never asked.
+    status, headers, body = call(proxy)
     assert status == 401, explain(status)
-    assert headers.get("www-authenticate", "").startswith('Basic realm="envkeys"'), explain(headers)
+    assert challenges(proxy) == ['Basic realm="envkeys", charset="UTF-8"'], explain(headers)
+    assert headers["content-type"].startswith("application/json") and code(body) == "not_authenticated", body
     assert upstream.hits == 0
 
     # A valid key: the upstream answers and sees the four identity headers; a client-sent
@@ -107,14 +123,16 @@ def test_a_service_behind_the_proxy_is_reached_only_as_envkeys_decides(
 
     # Deactivate: the next request is 401; activate: allowed again.
     services.deactivate_api_key(key=key)
-    status, headers, _ = call(proxy, pair=(key, secret))
+    status, headers, body = call(proxy, pair=(key, secret))
     assert status == 401, explain(status)
+    assert code(body) == "key_inactive", body
     services.activate_api_key(key=key)
     assert call(proxy, pair=(key, secret))[0] == 200
 
     # A read-only key: POST refused with 403, GET allowed.
     hits = upstream.hits
-    assert call(proxy, "POST", pair=reader)[0] == 403
+    status, _, body = call(proxy, "POST", pair=reader)
+    assert status == 403 and code(body) == "permission_denied", (status, body)
     assert call(proxy, "DELETE", pair=reader)[0] == 403
     # Not even with a forged method header of either convention.
     forged_get = {"X-Forwarded-Method": "GET", "X-Original-Method": "GET"}
@@ -125,7 +143,8 @@ def test_a_service_behind_the_proxy_is_reached_only_as_envkeys_decides(
     assert json.loads(body)["headers"]["x-envkeys-permission"] == "read-only"
 
     # Another environment's key: 403.
-    assert call(proxy, pair=foreign)[0] == 403
+    status, _, body = call(proxy, pair=foreign)
+    assert status == 403 and code(body) == "wrong_environment", (status, body)
 
     # Over the limits: 429 with Retry-After at the client (3 failures per minute from one address).
     wrong = (key, "envk" + "Z" * 46)
