@@ -4,13 +4,15 @@ They are plain Django views, outside DRF: no authentication class runs (so a pro
 counted as a refused authentication and never throttled), and none of them touches the session.
 """
 
+import functools
 import logging
 import threading
+import time
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import Http404, HttpResponse, JsonResponse
-from django.views.decorators.http import require_safe
+from django.views.decorators.csrf import csrf_exempt
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from common import counters, metrics
@@ -18,15 +20,39 @@ from common import counters, metrics
 logger = logging.getLogger("envkeys.probes")
 
 _NO_STORE = {"Cache-Control": "no-store"}
+# While the database stays unreachable, the readiness probe's warning is logged once a minute per process.
+WARNING_INTERVAL = 60
+_last_warning = float("-inf")
 
 
-@require_safe
+def _method_not_allowed():
+    return JsonResponse(
+        {"code": "method_not_allowed", "detail": "Probes answer GET and HEAD only."},
+        status=405,
+        headers={"Allow": "GET, HEAD", **_NO_STORE},
+    )
+
+
+def _probe(view):
+    """Let ``view`` answer GET and HEAD, and everything else a JSON 405: no CSRF check (no body is read)."""
+
+    @csrf_exempt
+    @functools.wraps(view)
+    def wrapper(request):
+        if request.method not in ("GET", "HEAD"):
+            return _method_not_allowed()
+        return view(request)
+
+    return wrapper
+
+
+@_probe
 def healthz(request):
     """Answer 200 while the process can answer at all: no database, no cache."""
     return JsonResponse({"status": "ok"}, headers=_NO_STORE)
 
 
-@require_safe
+@_probe
 def readyz(request):
     """Answer 200 when the database answers ``SELECT 1`` within READINESS_TIMEOUT seconds, else 503.
 
@@ -86,7 +112,7 @@ class _DatabaseCheck:
                 wrapper.close()
             self.state = "ok"
         except Exception as exc:
-            logger.warning("Readiness check: the database did not answer (%s)", exc.__class__.__name__)
+            _warn("Readiness check: the database did not answer (%s)", exc.__class__.__name__)
             self.state = "unavailable"
         finally:
             self.done.set()
@@ -98,9 +124,21 @@ class _DatabaseCheck:
         return self.state
 
 
-@require_safe
+@csrf_exempt
 def metrics_view(request):
-    """Answer the metrics in the Prometheus text format to allowed scrapers; 404 to anyone else."""
+    """Answer the metrics in the Prometheus text format to allowed scrapers; 404 to anyone else, whatever the method."""
     if not metrics.may_scrape(request):
         raise Http404
+    if request.method not in ("GET", "HEAD"):
+        return _method_not_allowed()
     return HttpResponse(metrics.exposition(), content_type=CONTENT_TYPE_LATEST, headers=_NO_STORE)
+
+
+def _warn(message: str, *args) -> None:
+    """Log a readiness warning at most once per WARNING_INTERVAL in this process (probes come every second)."""
+    global _last_warning
+    now = time.monotonic()
+    if now - _last_warning < WARNING_INTERVAL:
+        return
+    _last_warning = now
+    logger.warning(message, *args)

@@ -33,6 +33,10 @@ _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
 # Asked every few seconds by load balancers and Prometheus: counted, but not logged line by line.
 _QUIET_ROUTES = frozenset({"healthz", "readyz", "metrics"})
 
+# Characters that would start a new line (or a terminal escape) in a text log: shown escaped, so a
+# path cannot forge a line of its own.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
 _NO_REQUEST = "-"
 _request_id = contextvars.ContextVar("envkeys_request_id", default=_NO_REQUEST)
 _access_key = contextvars.ContextVar("envkeys_access_key", default="")
@@ -84,15 +88,16 @@ class RequestMiddleware:
             metrics.count_request(route=route, method=method, status=response.status_code, seconds=seconds)
             if settings.LOG_REQUESTS and route not in _QUIET_ROUTES:
                 duration_ms = round(seconds * 1000, 1)
+                path = _CONTROL.sub(lambda found: f"\\x{ord(found.group()):02x}", request.path)
                 logger.info(
                     "%s %s %s %.1fms",
                     method,
-                    request.path,
+                    path,
                     response.status_code,
                     duration_ms,
                     extra={
                         "method": method,
-                        "path": request.path,
+                        "path": path,
                         "route": route,
                         "status": response.status_code,
                         "duration_ms": duration_ms,
@@ -103,6 +108,15 @@ class RequestMiddleware:
         finally:
             _access_key.reset(key_token)
             _request_id.reset(id_token)
+
+
+class QuietProbesFilter(logging.Filter):
+    """Drop Django's own line for a probe's or /metrics' answer (a 503 from /readyz every second while
+    the database is down): the probe says what it knows, and its warning is logged once a minute."""
+
+    def filter(self, record):
+        match = getattr(getattr(record, "request", None), "resolver_match", None)
+        return match is None or match.view_name not in _QUIET_ROUTES
 
 
 class RequestContextFilter(logging.Filter):

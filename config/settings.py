@@ -362,7 +362,10 @@ LOG_REQUESTS = env.bool("LOG_REQUESTS", default=True)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request": {"()": "common.requestlog.RequestContextFilter"}},
+    "filters": {
+        "request": {"()": "common.requestlog.RequestContextFilter"},
+        "quiet_probes": {"()": "common.requestlog.QuietProbesFilter"},
+    },
     "formatters": {
         "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         "json": {"()": "common.requestlog.JsonFormatter"},
@@ -371,7 +374,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # Django logs every 4xx answer as a warning: a flood of bad credentials would flood the log.
     # Refused authentications are summarised in the audit log instead; 5xx are still logged.
-    "loggers": {"django.request": {"level": env.str("LOG_LEVEL_REQUESTS", default="ERROR")}},
+    "loggers": {
+        "django.request": {"level": env.str("LOG_LEVEL_REQUESTS", default="ERROR"), "filters": ["quiet_probes"]},
+    },
 }
 
 # Error reports (the e-mails to ADMINS, with DEBUG off) hide secret keys as well as what Django hides.

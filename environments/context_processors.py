@@ -22,7 +22,16 @@ def dashboard(request):
     """Add the banner text (when access control is off) and, lazily, the switcher's environments.
 
     The lazy values cost no query on pages that do not show them (the admin, the browsable API).
+    An error page rendered before the authentication middleware ran (a Host that is not in
+    ALLOWED_HOSTS is refused by CommonMiddleware) has no user: it gets no switcher.
     """
+    if not hasattr(request, "user"):
+        return {
+            "access_control_off_notice": "" if settings.ACCESS_CONTROL else ACCESS_CONTROL_OFF,
+            "switcher_environments": [],
+            "current_environment": None,
+            "oidc_button_label": "",
+        }
     return {
         "access_control_off_notice": "" if settings.ACCESS_CONTROL else ACCESS_CONTROL_OFF,
         "switcher_environments": SimpleLazyObject(

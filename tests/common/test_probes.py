@@ -5,9 +5,10 @@ from unittest import mock
 import pytest
 from django.core.cache import cache
 from prometheus_client import REGISTRY
+from django.test import Client
 from rest_framework.test import APIClient
 
-from common import metrics
+from common import metrics, probes
 
 pytestmark = pytest.mark.django_db
 
@@ -57,9 +58,44 @@ def test_probes_ignore_credentials_are_never_throttled_and_never_count_as_refusa
     assert outcomes() == before
 
 
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete", "options", "trace"])
 @pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics"])
-def test_probes_answer_only_safe_methods(path):
-    assert APIClient().post(path).status_code == 405
+def test_probes_answer_other_methods_a_json_405_never_a_csrf_page(path, method):
+    # A browser-like client: Django's CSRF check is enforced, as for any request off the test client.
+    response = getattr(Client(enforce_csrf_checks=True), method)(path)
+
+    assert response.status_code == 405
+    assert response.json()["code"] == "method_not_allowed"
+    assert response["Allow"] == "GET, HEAD"
+    assert response["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_metrics_are_404_to_a_client_that_may_not_scrape_whatever_the_method(settings, method):
+    settings.METRICS_ALLOWED_ADDRESSES = ["10.0.0.0/8"]
+
+    response = getattr(Client(enforce_csrf_checks=True), method)("/metrics")
+
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics", "/", "/accounts/login/"])
+def test_a_host_that_is_not_allowed_gets_400_not_an_error_page_that_fails(path):
+    response = Client().get(path, HTTP_HOST="evil.example.com")
+
+    assert response.status_code == 400
+
+
+def test_readiness_warns_once_a_minute_while_the_database_does_not_answer(caplog, monkeypatch):
+    monkeypatch.setattr(probes, "_last_warning", float("-inf"))
+    with mock.patch.object(probes.connections, "create_connection", side_effect=OSError("refused (simulated)")):
+        statuses = [APIClient().get("/readyz").status_code for _ in range(3)]
+
+    assert statuses == [503, 503, 503]
+    warnings = [record for record in caplog.records if record.name == "envkeys.probes"]
+    assert len(warnings) == 1
+    # Django's own "Service Unavailable: /readyz" line is left out too: one line, not one per probe.
+    assert not [record for record in caplog.records if record.name == "django.request"]
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics"])

@@ -187,3 +187,14 @@ def test_an_access_key_noted_outside_a_request_labels_no_later_record():
     handler.handle(logging.makeLogRecord({"name": "envkeys", "msg": "later", "levelname": "INFO"}))
 
     assert "access_key" not in json.loads(stream.getvalue())
+
+
+def test_a_path_cannot_write_a_line_of_its_own_into_a_text_log(json_log):
+    forged = "2026-12-01 00:00:00,000 INFO envkeys.request [0000] DELETE /api/v1/environments/1/ 204 1.0ms"
+
+    APIClient().get("/api/x%0a" + forged.replace(" ", "%20") + "%0d%0aagain")
+
+    (line,) = [line for line in lines(json_log) if line["logger"] == "envkeys.request"]
+    assert "\n" not in line["message"] and "\r" not in line["message"]
+    assert line["message"].startswith("GET /api/x\\x0a2026-12-01")
+    assert "\\x0d\\x0aagain" in line["path"]
