@@ -6,8 +6,12 @@ front of an upstream that echoes the headers it received, and a real HTTP client
 
 import base64
 import json
+import os
+import signal
+import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -205,3 +209,64 @@ def test_the_services_bodies_are_its_own_business_large_or_chunked(
 
         assert status == 200, f"{proxy_name}: {status} {body[:200]!r}\n{proxy.log_tail()}\n{envkeys.log_tail()}"
         assert json.loads(body)["method"] == "POST"
+
+
+def _process_and_children(pid: int) -> list[int]:
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                children.append(int(stat.parent.name))
+        except (OSError, ValueError):
+            continue
+    return [pid, *children]
+
+
+@pytest.mark.parametrize("proxy_name", ["nginx", "caddy"])
+def test_the_service_gets_no_secret_and_no_method_override_and_same_origin_writes_pass_on_any_port(
+    proxy_name, app_servers, upstream, proxies, tmp_path, environment, make_key
+):
+    (envkeys,) = app_servers(count=1, TRUSTED_PROXY_COUNT="1")
+    authorize_url = f"{envkeys.url}/api/v1/environments/{environment.pk}/authorize/"
+    proxy = START[proxy_name](authorize_url=authorize_url, upstream=f"127.0.0.1:{upstream.port}", workdir=tmp_path)
+    proxies.append(proxy)
+    pair = make_key(environment, name="ci")
+    reader = make_key(environment, name="reader", permission=Permission.READ_ONLY)
+
+    def explain(what):
+        return f"{proxy_name}: {what}\n{proxy.log_tail()}\n{envkeys.log_tail()}"
+
+    # The key pair stays between the client, the proxy and envkeys; a read-only key's GET cannot be
+    # turned into a DELETE at a service that honours method overrides; the request id is the proxy's.
+    override = {"X-HTTP-Method-Override": "DELETE", "X-HTTP-Method": "DELETE", "X-Method-Override": "DELETE"}
+    status, _, body = call(proxy, pair=reader, headers={**override, "X-Request-Id": "client-chosen"})
+    assert status == 200, explain(status)
+    seen = json.loads(body)["headers"]
+    assert "authorization" not in seen, explain(seen)
+    assert not {name.lower() for name in override} & set(seen), explain(seen)
+    assert seen.get("x-request-id") and seen["x-request-id"] != "client-chosen", explain(seen)
+
+    # A browser's write from the service's own pages on a port of its own is same-origin...
+    same_origin = {"Host": "app.test:8443", "Origin": "http://app.test:8443", "Sec-Fetch-Site": "same-origin"}
+    status, _, body = call(proxy, "POST", pair=pair, headers=same_origin)
+    assert status == 200, explain((status, body))
+    # ...and one from the same host on another port is not.
+    status, _, body = call(proxy, "POST", pair=pair, headers={"Host": "app.test:8443", "Origin": "http://app.test"})
+    assert status == 403 and code(body) == "cross_site_request", explain((status, body))
+
+    # A hung envkeys (every process stopped) costs the client a bounded wait, then an error; never
+    # the upstream. The bound is the configuration's 10 s read timeout, with slack for a slow machine.
+    pids = _process_and_children(envkeys.process.pid)
+    hits = upstream.hits
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        status, _, _ = call(proxy, pair=pair)
+        waited = time.monotonic() - started
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+    assert status == {"nginx": 503, "caddy": 504}[proxy_name], explain(status)
+    assert waited < 20, waited
+    assert upstream.hits == hits
