@@ -122,6 +122,9 @@ def test_two_workers_are_summed_and_a_real_prometheus_scrapes_the_right_counts(
     request_id = logged.headers["X-Request-Id"]
     log_text = _wait_for_text(server.log_path, request_id)
     lines = [json.loads(line) for line in log_text.splitlines() if line.startswith("{")]
+    # gunicorn's own lines are JSON too (config/gunicorn.py), never its text format.
+    assert any(line["logger"] == "gunicorn.error" and "Booting worker" in line["message"] for line in lines)
+    assert not [raw for raw in log_text.splitlines() if raw.startswith("[") and "] [INFO] " in raw], log_text[:2000]
     mine = [line for line in lines if line.get("request_id") == request_id]
     assert len(mine) == 1, log_text[-2000:]
     assert mine[0] | {"time": None, "duration_ms": None} == {
