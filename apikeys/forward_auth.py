@@ -9,6 +9,7 @@ checked on the usual path (``apikeys.authentication``), so limits, last-used wri
 summaries are the API's.
 """
 
+import base64
 import functools
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -153,11 +154,23 @@ def identity_headers(grant: Grant) -> dict[str, str]:
     key = grant.key
     return {
         ENVIRONMENT_ID: str(key.environment_id),
-        ENVIRONMENT: key.environment.name,
+        ENVIRONMENT: _header_text(key.environment.name),
         ACCESS_KEY: key.access_key,
         PERMISSION: key.permission,
         ACCESS_CONTROL: "on",
     }
+
+
+def _header_text(text: str) -> str:
+    """Return ``text`` as a header value that decodes to exactly ``text``.
+
+    Printable ASCII is sent as it is; anything else, and any text that could itself be read as an
+    RFC 2047 encoded word (it holds "=?"), is sent as one base64 encoded word. Otherwise an
+    environment named "=?utf-8?b?ZGVtbw==?=" would decode to "demo", another environment's name.
+    """
+    if text.isascii() and text.isprintable() and "=?" not in text:
+        return text
+    return "=?utf-8?b?" + base64.b64encode(text.encode()).decode("ascii") + "?="
 
 
 # The placeholders of the proxy configurations: the protected service's name and address.

@@ -1,6 +1,7 @@
 """Forward authentication: the decision rule, and the authorize endpoints that reverse proxies ask."""
 
 import datetime
+import email.header
 
 import pytest
 from django.utils import timezone
@@ -387,3 +388,27 @@ def test_the_environment_links_to_its_authorize_endpoint(key_client, environment
     response = key_client.get(f"/api/v1/environments/{environment.pk}/")
 
     assert response.json()["links"]["authorize"] == f"http://testserver/api/v1/environments/{environment.pk}/authorize/"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param("production", id="ascii"),
+        pytest.param("Produktion-München", id="non-ascii"),
+        pytest.param("=?utf-8?b?ZGVtbw==?=", id="looks-encoded"),
+        pytest.param("prod =?x?q?y?= eu", id="holds-an-encoded-word"),
+    ],
+)
+def test_the_environment_header_always_decodes_to_the_environments_own_name(api_client, environment, make_key, name):
+    # A name that looks like an RFC 2047 encoded word must not decode to another environment's name.
+    environment.name = name
+    environment.save()
+    response = ask(api_client, authorize_url(environment), make_key(environment, name="ci"))
+
+    value = response["X-Envkeys-Environment"]
+    decoded = "".join(
+        part.decode(charset or "ascii") if isinstance(part, bytes) else part
+        for part, charset in email.header.decode_header(value)
+    )
+    assert decoded == name
+    assert value.isascii()
