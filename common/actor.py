@@ -11,16 +11,18 @@ def client_address(request) -> str:
 
     ``REMOTE_ADDR`` unless ``TRUSTED_PROXY_COUNT`` is above zero, in which case the address that
     many hops from the right of ``X-Forwarded-For`` is used (the header's left part is whatever
-    the client sent, so it is never trusted).
+    the client sent, so it is never trusted). With fewer entries than trusted proxies (a request
+    that came in past the outer ones), the leftmost entry is the address that the outermost proxy
+    it passed saw: that one, never the proxy's own address, which all such clients would share.
     """
     remote = request.META.get("REMOTE_ADDR", "") or ""
     proxies = settings.TRUSTED_PROXY_COUNT
     if proxies <= 0:
         return remote
     forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
-    if len(forwarded) < proxies:
+    if not forwarded:
         return remote
-    return forwarded[-proxies]
+    return forwarded[-min(proxies, len(forwarded))]
 
 
 def api_key_of(principal):

@@ -239,3 +239,14 @@ def test_every_process_adds_to_the_same_count(limits):
         limit.record(ATTACKER)
     assert PER_ADDRESS.failures(ATTACKER) == 3
     assert [limit.is_over(ATTACKER) for limit in alike] == [True] * 3
+
+
+def test_past_the_outer_of_two_trusted_proxies_the_address_the_inner_one_saw_counts(limits, guess):
+    # Two trusted proxies, but the request came in past the outer one: the inner proxy appended the
+    # client's address, the only entry. The client is counted by it, never by the proxy's own.
+    limits.TRUSTED_PROXY_COUNT = 2
+    inner_proxy = "10.0.0.2"
+    answers = [guess(address=inner_proxy, access_key=f"EK{n:018d}", HTTP_X_FORWARDED_FOR=ATTACKER) for n in range(4)]
+    assert statuses(answers) == [401, 401, 401, 429]
+    other = guess(address=inner_proxy, access_key="EK" + "9" * 18, HTTP_X_FORWARDED_FOR="198.51.100.200")
+    assert other.status_code == 401
