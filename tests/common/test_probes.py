@@ -4,8 +4,8 @@ from unittest import mock
 
 import pytest
 from django.core.cache import cache
-from prometheus_client import REGISTRY
 from django.test import Client
+from prometheus_client import REGISTRY
 from rest_framework.test import APIClient
 
 from common import metrics, probes
