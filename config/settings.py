@@ -152,7 +152,11 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 0
 # How long /readyz waits for the database to answer SELECT 1 on a fresh connection (seconds).
 READINESS_TIMEOUT = env.float("READINESS_TIMEOUT", default=2.0)
 # Who may read /metrics: client addresses or networks (default loopback only)...
-METRICS_ALLOWED_ADDRESSES = env.list("METRICS_ALLOWED_ADDRESSES", default=["127.0.0.1", "::1"])
+METRICS_ALLOWED_ADDRESSES = [
+    address.strip()
+    for address in env.list("METRICS_ALLOWED_ADDRESSES", default=["127.0.0.1", "::1"])
+    if address.strip()
+]
 for _address in METRICS_ALLOWED_ADDRESSES:
     try:
         ipaddress.ip_network(_address, strict=False)

@@ -247,3 +247,31 @@ def test_a_wrong_operations_setting_stops_the_server_from_starting(variable, val
 
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_metrics_addresses_may_be_listed_with_spaces_after_the_commas():
+    env = {name: os.environ[name] for name in ("PATH", "HOME", "LANG") if name in os.environ}
+    env.update(
+        {
+            "METRICS_ALLOWED_ADDRESSES": "10.0.0.0/8, 127.0.0.1 ,::1",
+            "SECRET_KEY": "x" * 50,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DATABASE_URL": f"sqlite:///{settings.BASE_DIR / 'unused.sqlite3'}",
+        }
+    )
+
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings as s; print(s.METRICS_ALLOWED_ADDRESSES)",
+        ],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['10.0.0.0/8', '127.0.0.1', '::1']"
