@@ -2,6 +2,8 @@
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F
+from django.db.models.functions import Lower
 
 
 class Role(models.TextChoices):
@@ -83,7 +85,9 @@ class GroupMapping(models.Model):
     class Meta:
         ordering = ["environment__name", "group"]
         constraints = [
-            models.UniqueConstraint(fields=["environment", "group"], name="one_mapping_per_group"),
+            # Group names match without regard to case at sign-in, so "Platform" and "platform"
+            # are one group: one mapping.
+            models.UniqueConstraint(F("environment"), Lower("group"), name="one_mapping_per_group"),
         ]
 
     def __str__(self):

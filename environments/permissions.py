@@ -43,13 +43,16 @@ class CanManageKeys(BasePermission):
 class CanManageMembers(BasePermission):
     """Signed-in viewers may list members; only owners may change them; keys never see them."""
 
-    message = "Members are managed by people, not by environment API keys."
+    KEYS_NEVER = "Members are managed by people, not by environment API keys."
+    OWNERS_ONLY = "Only the environment's owners manage its members and group mappings."
 
     def has_permission(self, request, view):
         # Resolve the environment first: another environment's members are a 404, even for a key.
         access = view.environment_access
         if api_key_of(request.user) is not None:
+            self.message = self.KEYS_NEVER
             return False
+        self.message = self.OWNERS_ONLY
         return access.view if request.method in SAFE_METHODS else access.manage_members
 
 

@@ -169,6 +169,14 @@ class AuditEventSerializer(serializers.ModelSerializer):
     def get_type(self, obj) -> str:
         return "event"
 
+    def to_representation(self, instance):
+        """Leave out who owns the environment for an API key: keys never see who the members are."""
+        data = super().to_representation(instance)
+        changes = data["changes"] or {}
+        if "owner" in changes and api_key_of(getattr(self.context.get("request"), "user", None)) is not None:
+            data["changes"] = {field: value for field, value in changes.items() if field != "owner"}
+        return data
+
     def get_links(self, obj) -> dict[str, str]:
         request = self.context["request"]
         return {

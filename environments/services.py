@@ -182,6 +182,18 @@ def change_member_role(*, membership: Membership, role: str, actor: Actor = SYST
     return membership
 
 
+def ensure_has_direct_role(*, membership: Membership) -> None:
+    """Refuse to remove a member whose only role comes from provider groups: there is nothing to remove here."""
+    if not membership.direct_role:
+        groups = ", ".join(membership.groups or []) or "their groups"
+        raise DomainError(
+            f"{membership.user.get_username()} has no direct role here to remove: their role comes from the "
+            f"provider groups ({groups}). Remove the group mapping, or take them out of the group at the "
+            "provider; the role goes at their next sign-in.",
+            code="no_direct_role",
+        )
+
+
 def remove_member(*, membership: Membership, actor: Actor = SYSTEM) -> None:
     """Remove a member's direct role; the environment always keeps at least one owner.
 
@@ -193,6 +205,7 @@ def remove_member(*, membership: Membership, actor: Actor = SYSTEM) -> None:
         current = Membership.objects.select_for_update().filter(pk=membership.pk).first()
         if current is None:
             raise DomainError("This membership no longer exists.", code="not_found")
+        ensure_has_direct_role(membership=current)
         remaining = current.group_role or None
         ensure_keeps_an_owner(membership=current, new_role=remaining)
         audit.record(
@@ -225,6 +238,15 @@ def add_group_mapping(*, environment: Environment, group: str, role: str, actor:
         with transaction.atomic():
             if not Environment.objects.select_for_update().filter(pk=environment.pk).exists():
                 raise DomainError("This environment no longer exists.", code="not_found")
+            # Group names match without regard to case at sign-in: "Platform" is "platform".
+            existing = GroupMapping.objects.filter(environment=environment, group__iexact=group).first()
+            if existing is not None:
+                raise DomainError(
+                    f"The group {group!r} is already mapped in {environment.name}"
+                    + (f" (as {existing.group!r}; case does not matter)." if existing.group != group else "."),
+                    code="already_mapped",
+                    field="group",
+                )
             mapping = GroupMapping.objects.create(environment=environment, group=group, role=role)
             audit.record(
                 action=AuditAction.MAPPING_ADDED,

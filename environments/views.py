@@ -145,7 +145,8 @@ def members(request, environment_id: int):
             "form": form,
             "roles": Role.choices,
             "mappings": selectors.group_mappings_of(environment=environment),
-            "mapping_form": GroupMappingForm(),
+            # Its own ids: the add-member form beside it has a "role" field too.
+            "mapping_form": GroupMappingForm(auto_id="id_group_%s"),
             "tab": "members",
         },
     )
@@ -188,6 +189,11 @@ def member_remove(request, environment_id: int, membership_id: int):
     environment, _ = load_environment(request, environment_id, need="manage_members")
     membership = _membership_or_404(environment, membership_id)
     if request.method == "GET":
+        try:
+            services.ensure_has_direct_role(membership=membership)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return redirect("environments:members", environment_id=environment.pk)
         return render(
             request, "environments/member_confirm_remove.html", {"environment": environment, "membership": membership}
         )
@@ -209,7 +215,12 @@ def group_mapping_add(request, environment_id: int):
     environment, _ = load_environment(request, environment_id, need="manage_members")
     form = GroupMappingForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Give the group's name and one of the roles: Owner, Member or Read-only.")
+        problems = " ".join(
+            f"{form.fields[name].label}: {' '.join(errors)}"
+            for name, errors in form.errors.items()
+            if name in form.fields
+        )
+        messages.error(request, f"The group was not mapped. {problems}")
     else:
         try:
             mapping = services.add_group_mapping(environment=environment, actor=Actor.of(request), **form.cleaned_data)

@@ -33,6 +33,7 @@ DOMAIN_STATUS = {
     "already_member": status.HTTP_409_CONFLICT,
     "name_taken": status.HTTP_409_CONFLICT,
     "already_mapped": status.HTTP_409_CONFLICT,
+    "no_direct_role": status.HTTP_409_CONFLICT,
     "not_found": status.HTTP_404_NOT_FOUND,
     "authentication_failed": status.HTTP_401_UNAUTHORIZED,
     "key_inactive": status.HTTP_401_UNAUTHORIZED,

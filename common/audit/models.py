@@ -58,7 +58,9 @@ class AuditEvent(models.Model):
     actor_name = models.CharField(max_length=150, blank=True)
     address = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(editable=False)
-    target = models.CharField(max_length=150, blank=True)
+    # What the event is about: an access key, a username, an environment name, a provider group's name
+    # (up to 255 characters, as a group mapping allows).
+    target = models.CharField(max_length=255, blank=True)
     changes = models.JSONField(default=dict, blank=True)
     reason = models.CharField(max_length=32, blank=True)
     count = models.PositiveIntegerField(default=1)

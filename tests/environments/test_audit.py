@@ -812,3 +812,16 @@ def test_field_changes_are_listed_in_the_forms_order_whatever_order_the_database
         "Description: a → b",
         "Unknown field: 1 → 2",
     ]
+
+
+def test_a_key_reading_the_audit_log_is_not_told_who_owns_the_environment(
+    key_client, api_client_for, owner, environment
+):
+    # Keys never see who the members are: the environment's creation event leaves its owner out.
+    url = f"/api/v1/environments/{environment.pk}/events/?action=environment.created"
+
+    for_key = key_client.get(url).json()["results"][0]["changes"]
+    for_owner = api_client_for(owner).get(url).json()["results"][0]["changes"]
+
+    assert "owner" not in for_key and for_key["name"] == [None, "production"]
+    assert for_owner["owner"] == [None, owner.username]

@@ -2,6 +2,7 @@
 
 import pytest
 from django.conf import settings
+from django.db import IntegrityError, transaction
 
 from common.actor import Actor
 from common.audit.models import AuditAction, AuditEvent
@@ -59,6 +60,42 @@ def test_a_group_is_mapped_once_per_environment(environment, ops):
     with pytest.raises(DomainError) as refused:
         services.add_group_mapping(environment=environment, group="ops", role=Role.OWNER)
     assert refused.value.code == "already_mapped"
+
+
+@pytest.mark.parametrize("spelling", ["OPS", "Ops", " ops "])
+def test_a_group_is_one_group_whatever_its_case(environment, ops, spelling):
+    # Sign-in matches group names without regard to case, so a second spelling is the same group.
+    with pytest.raises(DomainError) as refused:
+        services.add_group_mapping(environment=environment, group=spelling, role=Role.OWNER)
+    assert refused.value.code == "already_mapped"
+    assert list(GroupMapping.objects.values_list("group", flat=True)) == ["ops"]
+
+
+def test_the_database_keeps_one_mapping_per_group_whatever_its_case(environment, ops):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        GroupMapping.objects.create(environment=environment, group="OPS", role=Role.OWNER)
+
+
+def test_the_longest_group_name_is_mapped_and_audited_whole(environment, owner):
+    # 255 characters: longer than a username, the audit event's target holds it (PostgreSQL checks).
+    group = ("cn=payments-platform-engineering," * 8)[:255]
+
+    services.add_group_mapping(environment=environment, group=group, role=Role.MEMBER, actor=Actor(principal=owner))
+
+    assert AuditEvent.objects.get(action=AuditAction.MAPPING_ADDED).target == group
+
+
+def test_removing_a_member_only_through_groups_is_refused_saying_why(environment, outsider, ops, owner):
+    services.sync_group_roles(user=outsider, groups=["ops"])
+    membership = Membership.objects.get(environment=environment, user=outsider)
+
+    with pytest.raises(DomainError) as refused:
+        services.remove_member(membership=membership, actor=Actor(principal=owner))
+
+    assert refused.value.code == "no_direct_role"
+    assert "provider groups (ops)" in refused.value.message
+    assert role_in(environment, outsider) == (Role.MEMBER, "", Role.MEMBER, ["ops"])
+    assert not AuditEvent.objects.filter(action=AuditAction.MEMBER_REMOVED).exists()
 
 
 def test_signing_in_with_a_mapped_group_gives_its_role_and_leaving_it_takes_it_away(environment, outsider, ops):
@@ -162,6 +199,26 @@ def test_only_owners_change_mappings(request, api_client_for, environment, who):
     client = api_client_for(request.getfixturevalue(who))
     response = client.post(f"/api/v1/environments/{environment.pk}/groups/", {"group": "ops", "role": "owner"})
     assert response.status_code == 403
+    assert response.json()["detail"] == "Only the environment's owners manage its members and group mappings."
+    assert not GroupMapping.objects.exists()
+
+
+def test_removing_a_member_only_through_groups_is_a_409_in_the_api(api_client_for, owner, outsider, environment, ops):
+    services.sync_group_roles(user=outsider, groups=["ops"])
+    membership = Membership.objects.get(environment=environment, user=outsider)
+
+    response = api_client_for(owner).delete(f"/api/v1/environments/{environment.pk}/members/{membership.pk}/")
+
+    assert (response.status_code, response.json()["code"]) == (409, "no_direct_role")
+    assert Membership.objects.filter(pk=membership.pk).exists()
+
+
+def test_the_members_tab_says_why_a_mapping_was_refused(web_client_for, owner, environment):
+    response = web_client_for(owner).post(
+        f"/environments/{environment.pk}/members/groups/", {"group": "g" * 300, "role": "member"}, follow=True
+    )
+
+    assert "The group was not mapped. Group: Ensure this value has at most 255 characters" in response.content.decode()
     assert not GroupMapping.objects.exists()
 
 
