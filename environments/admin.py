@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from common.actor import Actor
 from common.errors import DomainError
 from environments import selectors, services
-from environments.models import Environment, Membership
+from environments.models import Environment, GroupMapping, Membership
 
 
 class MembershipInline(admin.TabularInline):
@@ -110,7 +110,8 @@ class MembershipAdmin(admin.ModelAdmin):
         if obj is None:
             return True
         try:
-            services.ensure_keeps_an_owner(membership=obj, new_role=None)
+            services.ensure_has_direct_role(membership=obj)
+            services.ensure_keeps_an_owner(membership=obj, new_role=obj.group_role or None)
         except DomainError:
             return False
         return True
@@ -139,3 +140,64 @@ class MembershipAdmin(admin.ModelAdmin):
                 services.remove_member(membership=membership, actor=actor)
             except DomainError as exc:
                 self.message_user(request, f"{membership.user}: {exc.message}", messages.ERROR)
+
+
+class GroupMappingForm(forms.ModelForm):
+    """Refuses, next to the field, a group that is already mapped in the environment (in any case)."""
+
+    class Meta:
+        model = GroupMapping
+        fields = ["environment", "group", "role"]
+
+    def validate_unique(self):
+        """Leave uniqueness to the service (save_model), which says it in words; the form checks the fields."""
+
+    def clean(self):
+        cleaned = super().clean()
+        environment, group = cleaned.get("environment"), cleaned.get("group")
+        if environment is not None and group:
+            try:
+                services.ensure_group_not_mapped(environment=environment, group=group)
+            except DomainError as exc:
+                self.add_error("group", exc.message)
+        return cleaned
+
+
+@admin.register(GroupMapping)
+class GroupMappingAdmin(admin.ModelAdmin):
+    """Provider groups mapped to roles: added and removed through environments.services (audited), never edited."""
+
+    form = GroupMappingForm
+    list_display = ["group", "environment", "role", "created_at"]
+    list_filter = ["role", "environment"]
+    search_fields = ["group", "environment__name"]
+    list_select_related = ["environment"]
+    actions = ["remove_mappings"]
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def has_change_permission(self, request, obj=None):
+        # A mapping is removed and added again, never edited: its audit trail stays two clear events.
+        return False
+
+    def save_model(self, request, obj, form, change):
+        created = services.add_group_mapping(
+            environment=obj.environment, group=obj.group, role=obj.role, actor=Actor.of(request)
+        )
+        obj.pk, obj.created_at = created.pk, created.created_at
+        obj._state.adding = False
+
+    def delete_model(self, request, obj):
+        services.remove_group_mapping(mapping=obj, actor=Actor.of(request))
+
+    @admin.action(description="Remove selected group mappings", permissions=["delete"])
+    def remove_mappings(self, request, queryset):
+        actor = Actor.of(request)
+        for mapping in queryset:
+            try:
+                services.remove_group_mapping(mapping=mapping, actor=actor)
+            except DomainError as exc:
+                self.message_user(request, f"{mapping.group}: {exc.message}", messages.ERROR)

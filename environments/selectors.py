@@ -129,6 +129,11 @@ def group_mappings_of(*, environment: Environment) -> QuerySet[GroupMapping]:
     return GroupMapping.objects.filter(environment=environment).order_by("group")
 
 
+def group_mapping_named(*, environment: Environment, group: str) -> GroupMapping | None:
+    """Return the environment's mapping of ``group``, matched without regard to case (as sign-in matches), or None."""
+    return GroupMapping.objects.filter(environment=environment, group__iexact=group.strip()).first()
+
+
 def events_of(*, environment: Environment, action: str | None = None, actor=None) -> QuerySet[AuditEvent]:
     """Return the environment's audit events, newest first, optionally only those of ``action``.
 

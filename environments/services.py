@@ -7,6 +7,7 @@ from common.actor import SYSTEM, Actor
 from common.audit import records as audit
 from common.audit.models import AuditAction
 from common.errors import DomainError, clean_text
+from environments import selectors
 from environments.models import Environment, GroupMapping, Membership, Role, highest_role
 
 
@@ -227,6 +228,19 @@ def remove_member(*, membership: Membership, actor: Actor = SYSTEM) -> None:
 # --- Provider groups mapped to roles ------------------------------------------------------------
 
 
+def ensure_group_not_mapped(*, environment: Environment, group: str) -> None:
+    """Refuse a group the environment already maps. Sign-in matches group names without regard to
+    case, so "Platform" is "platform": one group, one mapping."""
+    existing = selectors.group_mapping_named(environment=environment, group=group)
+    if existing is not None:
+        raise DomainError(
+            f"The group {group!r} is already mapped in {environment.name}"
+            + (f" (as {existing.group!r}; case does not matter)." if existing.group != group.strip() else "."),
+            code="already_mapped",
+            field="group",
+        )
+
+
 def add_group_mapping(*, environment: Environment, group: str, role: str, actor: Actor = SYSTEM) -> GroupMapping:
     """Map a provider group to a role in the environment; its people get the role at their next sign-in."""
     if role not in Role.values:
@@ -238,15 +252,7 @@ def add_group_mapping(*, environment: Environment, group: str, role: str, actor:
         with transaction.atomic():
             if not Environment.objects.select_for_update().filter(pk=environment.pk).exists():
                 raise DomainError("This environment no longer exists.", code="not_found")
-            # Group names match without regard to case at sign-in: "Platform" is "platform".
-            existing = GroupMapping.objects.filter(environment=environment, group__iexact=group).first()
-            if existing is not None:
-                raise DomainError(
-                    f"The group {group!r} is already mapped in {environment.name}"
-                    + (f" (as {existing.group!r}; case does not matter)." if existing.group != group else "."),
-                    code="already_mapped",
-                    field="group",
-                )
+            ensure_group_not_mapped(environment=environment, group=group)
             mapping = GroupMapping.objects.create(environment=environment, group=group, role=role)
             audit.record(
                 action=AuditAction.MAPPING_ADDED,

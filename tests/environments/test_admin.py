@@ -3,7 +3,9 @@
 import pytest
 from django.contrib.messages import get_messages
 
-from environments.models import Environment, Membership, Role
+from common.audit.models import AuditAction, AuditEvent
+from environments import services
+from environments.models import Environment, GroupMapping, Membership, Role
 
 pytestmark = pytest.mark.django_db
 
@@ -129,3 +131,38 @@ def test_the_remove_action_keeps_the_last_owner_and_says_why(admin_client, envir
     assert "olivia: An environment must keep at least one owner." in messages
     assert membership_of(environment, owner).role == Role.OWNER
     assert not environment.memberships.filter(user=reader).exists()
+
+
+def test_group_mappings_are_added_and_removed_in_the_admin_through_the_audited_services(admin_client, admin_user):
+    environment = Environment.objects.create(name="production")
+    form = {"environment": environment.pk, "group": "platform", "role": Role.MEMBER}
+
+    assert admin_client.post("/admin/environments/groupmapping/add/", form).status_code == 302
+    mapping = GroupMapping.objects.get()
+    # Another spelling of the same group is refused next to the field, not with a server error.
+    again = admin_client.post("/admin/environments/groupmapping/add/", {**form, "group": "Platform"})
+    assert again.status_code == 200 and "already mapped in production" in again.content.decode()
+    # A mapping is never edited; it is removed through the service.
+    assert admin_client.get(f"/admin/environments/groupmapping/{mapping.pk}/change/").status_code == 200
+    assert (
+        admin_client.post(f"/admin/environments/groupmapping/{mapping.pk}/delete/", {"post": "yes"}).status_code == 302
+    )
+
+    assert not GroupMapping.objects.exists()
+    assert list(
+        AuditEvent.objects.filter(action__startswith="member.mapping")
+        .order_by("id")
+        .values_list("action", "actor_user")
+    ) == [
+        (AuditAction.MAPPING_ADDED, admin_user.pk),
+        (AuditAction.MAPPING_REMOVED, admin_user.pk),
+    ]
+
+
+def test_a_member_only_through_groups_has_no_delete_in_the_admin(admin_client, owner, outsider):
+    environment = services.create_environment(name="production", owner=owner)
+    services.add_group_mapping(environment=environment, group="ops", role=Role.MEMBER)
+    services.sync_group_roles(user=outsider, groups=["ops"])
+    membership = membership_of(environment, outsider)
+
+    assert admin_client.get(f"/admin/environments/membership/{membership.pk}/delete/").status_code == 403
